@@ -1,0 +1,39 @@
+"""groundqa: answers from your documents, every sentence cited to the character.
+
+>>> import qa
+>>> result = qa.answer("Who is Ruan Zongze?")
+>>> result.to_dict()["citations"][0]["text"]
+
+``history`` holds the earlier user questions of the conversation, oldest
+first; chat messages (``{"role": ..., "content": ...}``) are accepted too, and
+only their user turns are read.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from qa.cite import Answer, AnswerSentence, Citation, Retrieved
+from qa.settings import Settings
+
+__all__ = ["Answer", "AnswerSentence", "Citation", "Retrieved", "Settings", "answer", "get_engine"]
+
+
+@lru_cache(maxsize=4)
+def get_engine(settings: Settings | None = None):
+    """The shared Engine for ``settings`` (environment defaults when None),
+    created on first use rather than at import."""
+    from qa.engine import Engine
+
+    return Engine(settings)
+
+
+def answer(question: str, history: list | None = None, **options) -> Answer:
+    """Answer ``question`` from the indexed corpus.
+
+    Options: ``top_k`` (chunks retrieved), ``mode`` ("hybrid", "dense",
+    "bm25"), ``max_sentences``, and ``settings`` (a :class:`Settings`).
+    Raises ``ValueError`` for an empty question or one over the length limit.
+    """
+    settings = options.pop("settings", None)
+    return get_engine(settings).answer(question, history=history, **options)

@@ -1,0 +1,177 @@
+"""The ``qa`` command: ``qa ask``, ``qa chat``, ``qa index add|list|remove``,
+``qa serve`` and ``qa eval``.  Errors go to stderr with a non-zero exit code
+(2 for bad input, 1 for everything else)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from qa.settings import Settings
+
+
+class Context:
+    """Lazily opens the Engine so ``qa --help`` stays instant."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from index.store import StoreUnavailable
+            from qa.engine import Engine
+
+            try:
+                self._engine = Engine(self.settings)
+            except StoreUnavailable as err:
+                fail(str(err), 1)
+        return self._engine
+
+
+def fail(message: str, code: int = 1):
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def emit(data, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where the index lives [env QA_DATA_DIR].")
+@click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env QA_CHROMA_URL].")
+@click.option("--no-seed", is_flag=True, default=None, help="Do not index the seed corpus into a fresh data dir [env QA_NO_SEED].")
+@click.pass_context
+def main(ctx, data_dir, chroma_url, no_seed):
+    """Ask questions of your documents; every answer sentence is cited."""
+    settings = Settings.from_env(data_dir=data_dir, chroma_url=chroma_url, seed=False if no_seed else None)
+    ctx.obj = Context(settings)
+
+
+def _ask(obj: Context, question: str, history, k, mode):
+    try:
+        return obj.engine.answer(question, history=history, top_k=k, mode=mode)
+    except ValueError as err:
+        fail(str(err), 2)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option("-k", "--k", "k", type=click.IntRange(1, 50), help="Chunks to retrieve [env QA_TOP_K].")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@click.option("--history", multiple=True, help="An earlier question (repeatable, oldest first).")
+@click.pass_obj
+def ask(obj: Context, question, as_json, k, mode, history):
+    """Answer one QUESTION with cited sentences."""
+    result = _ask(obj, question, list(history), k, mode)
+    emit(result.to_dict(), as_json, result.render())
+
+
+@main.command()
+@click.option("-k", "--k", "k", type=click.IntRange(1, 50))
+@click.pass_obj
+def chat(obj: Context, k):
+    """A conversation in the terminal; follow-up questions use the history."""
+    history: list[str] = []
+    click.echo("Ask a question (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = click.prompt(">", prompt_suffix=" ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            break
+        if not question.strip():
+            break
+        try:
+            result = obj.engine.answer(question, history=history, top_k=k)
+        except ValueError as err:
+            click.echo(f"Error: {err}", err=True)
+            continue
+        click.echo(result.render() + "\n")
+        history.append(question)
+
+
+@main.group()
+def index():
+    """Add, list and remove documents."""
+
+
+@index.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def index_add(obj: Context, paths, as_json):
+    """Index files or folders (.txt, .md, .html); unchanged files are skipped."""
+    from tqdm import tqdm
+
+    missing = [str(p) for p in paths if not p.exists()]
+    for m in missing:
+        click.echo(f"Error: {m}: no such file or folder", err=True)
+    paths = [p for p in paths if p.exists()]
+    bar = tqdm(unit="doc", disable=as_json or None, file=sys.stderr, dynamic_ncols=True)
+    state = {"sentences": 0}
+
+    def progress(done, total, name):
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(name[-40:], refresh=False)
+        bar.refresh()
+
+    try:
+        report = obj.engine.add(paths, progress)
+    except KeyboardInterrupt:
+        bar.close()
+        fail("interrupted; run the same command again to resume", 130)
+    bar.close()
+    state["sentences"] = report.sentences
+    for message in report.skipped:
+        click.echo(f"Skipped: {message}", err=True)
+    rate = report.sentences / bar.format_dict["elapsed"] if bar.format_dict["elapsed"] else 0.0
+    summary = (f"{len(report.added)} added, {len(report.replaced)} replaced, {len(report.unchanged)} unchanged, "
+               f"{len(report.skipped)} skipped; {report.sentences} sentences ({rate:.0f}/s)")
+    emit(report.to_dict() | {"sentences_per_s": round(rate, 1)}, as_json, summary)
+    if missing or (report.skipped and not (report.added or report.replaced or report.unchanged)):
+        sys.exit(1)
+
+
+@index.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def index_list(obj: Context, as_json):
+    """List the indexed documents."""
+    docs = obj.engine.documents()
+    rows = [f"{d.doc_id}\t{d.date or '-'}\t{d.sentences} sentences\t{d.chunks} chunks\t{d.title}" for d in docs]
+    emit([d.__dict__ for d in docs], as_json, "\n".join(rows) if rows else "(no documents)")
+
+
+@index.command("remove")
+@click.argument("doc_ids", nargs=-1, required=True)
+@click.pass_obj
+def index_remove(obj: Context, doc_ids):
+    """Remove documents and all their chunks and sentences."""
+    unknown = [d for d in doc_ids if not obj.engine.remove(d)]
+    for d in doc_ids:
+        if d not in unknown:
+            click.echo(f"Removed {d}")
+    if unknown:
+        fail(f"no such document: {', '.join(unknown)}", 1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=7860, show_default=True, type=int)
+@click.pass_obj
+def serve(obj: Context, host, port):
+    """Start the chat UI in the browser."""
+    from ui.app import launch
+
+    launch(obj.engine, host=host, port=port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""One object that owns the store, the embedder and the retrievers.
+
+Everything expensive (the ONNX session, the Chroma client, the BM25 index) is
+created once per Engine and reused across questions; the lexical index is
+rebuilt only when the store's revision changes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from index import offline
+from qa.cite import Answer, Retrieved
+from qa.settings import Settings
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None):
+        offline.enforce()
+        from llama_index.core import VectorStoreIndex
+
+        from index.embed import MiniLMEmbedding
+        from index.ingest import Indexer
+        from index.store import Store
+
+        self.settings = settings or Settings.from_env()
+        s = self.settings
+        self.embedder = MiniLMEmbedding()
+        self.store = Store(s.data_dir, s.collection, s.chroma_url, s.chroma_timeout)
+        self.indexer = Indexer(self.store, self.embedder, s.chunk_tokens, s.chunk_overlap)
+        self.vector_index = VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embedder)
+        self._lock = threading.RLock()
+        self._lexical = None
+        self._revision = None
+        if s.seed:
+            self._seed_once()
+
+    # corpus ------------------------------------------------------------------
+    def _seed_marker(self) -> Path:
+        key = re.sub(r"[^A-Za-z0-9]+", "_", self.store.location if self.settings.chroma_url else "local")
+        return self.settings.data_dir / f".seeded-{self.settings.collection}-{key}"
+
+    def _seed_once(self) -> None:
+        """Index the seed corpus on first use of a data directory, never again
+        (so a user who removes the seed article does not get it back)."""
+        marker = self._seed_marker()
+        if marker.exists():
+            return
+        if self.settings.seed_dir.is_dir():
+            self.add([self.settings.seed_dir])
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("seeded\n")
+
+    def add(self, paths: Iterable[Path], progress: Callable[[int, int, str], None] | None = None):
+        with self._lock:
+            return self.indexer.add_paths(paths, progress)
+
+    def add_documents(self, docs, progress=None):
+        with self._lock:
+            return self.indexer.add_documents(docs, progress=progress)
+
+    def remove(self, doc_id: str) -> bool:
+        with self._lock:
+            return self.store.remove(doc_id)
+
+    def documents(self):
+        return self.store.list()
+
+    def document(self, doc_id: str):
+        return self.store.document(doc_id)
+
+    def lexical(self):
+        from qa.retrieve import LexicalIndex
+
+        with self._lock:
+            revision = self.store.revision()
+            if revision != self._revision or self._lexical is None:
+                self._lexical = LexicalIndex(self.store.all_nodes(), max(self.settings.top_k, 20))
+                self._revision = revision
+                self._retrievers = {}
+            return self._lexical
+
+    def retriever(self, top_k: int, mode: str = "hybrid"):
+        from qa.retrieve import HybridRetriever
+
+        lexical = self.lexical()
+        key = (top_k, mode)
+        if key not in self._retrievers:
+            self._retrievers[key] = HybridRetriever(self.vector_index, lexical, top_k, mode)
+        return self._retrievers[key]
+
+    # answering ---------------------------------------------------------------
+    def check_question(self, question) -> str:
+        if not isinstance(question, str):
+            raise ValueError(f"question must be a string, not {type(question).__name__}")
+        if not question.strip():
+            raise ValueError("question is empty")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise ValueError(f"question is {len(question)} characters long; the limit is {limit} (QA_MAX_QUESTION_CHARS)")
+        return question.strip()
+
+    def answer(self, question: str, history: list | None = None, top_k: int | None = None,
+               mode: str = "hybrid", max_sentences: int | None = None) -> Answer:
+        from llama_index.core.schema import QueryBundle
+
+        from qa import extractive
+
+        question = self.check_question(question)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        top_k = top_k or self.settings.top_k
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        t0 = time.perf_counter()
+        context = extractive.resolve_history(question, history)
+        query = f"{context} {question}" if context else question
+        qvec = self.embedder.embed([query])[0]
+        retriever = self.retriever(top_k, mode)
+        nodes = retriever.retrieve(QueryBundle(query_str=query, embedding=qvec.tolist()))
+        t1 = time.perf_counter()
+        keys = []
+        from index.chunk import spans_of
+
+        for n in nodes:
+            keys.extend(f"{n.node.metadata['doc_id']}@{s.index}" for s in spans_of(n.node))
+        vectors = self.store.sentence_vectors(sorted(set(keys)))
+        candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, self.lexical().stats)
+        result = extractive.compose(question, extractive.select(candidates, max_sentences or self.settings.max_answer_sentences))
+        result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
+                                      n.node.get_content()) for n in nodes]
+        t2 = time.perf_counter()
+        result.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2),
+                             "total": round((t2 - t0) * 1000, 2)}
+        return result
