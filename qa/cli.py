@@ -173,5 +173,13 @@ def serve(obj: Context, host, port):
     launch(obj.engine, host=host, port=port)
 
 
+def _register_eval() -> None:
+    from evals.cli import eval_command
+
+    main.add_command(eval_command, "eval")
+
+
+_register_eval()
+
 if __name__ == "__main__":
     main()
