@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from index import offline
 from index.load import Document
@@ -64,10 +64,14 @@ def make_chunks(doc: Document, spans: list[Span], max_tokens: int, overlap: int)
 def to_node(doc: Document, chunk: Chunk, embedding: list[float] | None = None) -> TextNode:
     """A llama-index node whose text is the exact document slice it covers.
 
-    Chroma metadata must be scalar, so the sentence spans travel as JSON.
+    Chroma metadata must be scalar, so the sentence spans travel as JSON.  The
+    SOURCE relationship makes llama-index store ``doc_id`` = the document's id
+    (it overwrites that key with ``ref_doc_id`` otherwise), which is what
+    deleting a document's chunks filters on.
     """
     return TextNode(
         id_=chunk.chunk_id,
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)},
         text=doc.text[chunk.start : chunk.end],
         embedding=embedding,
         metadata={

@@ -69,6 +69,7 @@ class Indexer:
         pending: list[tuple[Document, list, list, bool]] = []
         pending_sentences = 0
         seen: set[str] = set()
+        self._pending_sha: dict[str, str] = {}
         done = 0
         for doc in docs:
             done += 1
@@ -97,10 +98,11 @@ class Indexer:
         if existing and existing.sha256 == doc.sha256:
             report.unchanged.append(doc.doc_id)
             return None
-        twin = self.store.find_sha(doc.sha256)
+        twin = self.store.find_sha(doc.sha256) or self._pending_sha.get(doc.sha256)
         if twin and twin != doc.doc_id:
             report.skipped.append(f"{doc.source}: same text as already indexed document {twin}, skipped")
             return None
+        self._pending_sha[doc.sha256] = doc.doc_id
         return existing is not None
 
     def _flush(self, pending, report: IngestReport) -> None:

@@ -38,6 +38,7 @@ class Engine:
         self._lock = threading.RLock()
         self._lexical = None
         self._revision = None
+        self._changes = 0  # bumped by every add/remove made through this Engine
         if s.seed:
             self._seed_once()
 
@@ -59,14 +60,17 @@ class Engine:
 
     def add(self, paths: Iterable[Path], progress: Callable[[int, int, str], None] | None = None):
         with self._lock:
+            self._changes += 1
             return self.indexer.add_paths(paths, progress)
 
     def add_documents(self, docs, progress=None):
         with self._lock:
+            self._changes += 1
             return self.indexer.add_documents(docs, progress=progress)
 
     def remove(self, doc_id: str) -> bool:
         with self._lock:
+            self._changes += 1
             return self.store.remove(doc_id)
 
     def documents(self):
@@ -76,10 +80,12 @@ class Engine:
         return self.store.document(doc_id)
 
     def lexical(self):
+        """The BM25 index, rebuilt when this Engine changed the store or another
+        process changed its document or chunk counts."""
         from qa.retrieve import LexicalIndex
 
         with self._lock:
-            revision = self.store.revision()
+            revision = (self._changes, *self.store.revision())
             if revision != self._revision or self._lexical is None:
                 self._lexical = LexicalIndex(self.store.all_nodes(), max(self.settings.top_k, 20))
                 self._revision = revision

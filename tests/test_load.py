@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+from index.load import LoadError, doc_id_for, load_file
+
+
+def test_text_is_kept_byte_for_byte(tmp_path, seed_text):
+    crlf = tmp_path / "notes.txt"
+    crlf.write_bytes(b"  One.\r\nTwo.\r\n\r\n")
+    assert load_file(crlf).text == "  One.\r\nTwo.\r\n\r\n"
+    from tests.conftest import SEED
+
+    doc = load_file(SEED)
+    assert doc.text == seed_text and doc.date == "2018-09-24"
+    assert doc.title.startswith("More than 46 kilograms")
+
+
+def test_html_is_reduced_to_visible_text(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>T</title><style>p{}</style></head><body><h1>Head</h1>"
+                    "<p>Visible &amp; kept.</p><script>var hidden=1;</script></body></html>")
+    doc = load_file(page)
+    assert doc.title == "T"
+    assert "Visible & kept." in doc.text and "hidden" not in doc.text and "p{}" not in doc.text
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("bin.txt", b"\x00\x01\x02abc", "binary"),
+    ("latin.txt", "caf\xe9".encode("latin-1"), "not UTF-8"),
+    ("empty.md", b"   \n", "empty"),
+    ("pic.png", b"PNG", "unsupported"),
+])
+def test_bad_files_are_refused_with_a_message_naming_them(tmp_path, name, data, reason):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(LoadError, match=reason) as err:
+        load_file(path)
+    assert name in str(err.value)
+
+
+def test_doc_ids_are_stable_slugs_relative_to_the_folder():
+    assert doc_id_for(Path("/x/docs/library/os.rst.txt"), Path("/x/docs")) == "library-os"
+    assert doc_id_for(Path("/elsewhere/My Notes.md")) == "my-notes"
