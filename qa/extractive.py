@@ -16,9 +16,11 @@ set once on development data only: the seed dev questions
 set (never its test half).  The threshold was swept from 0.30 to 0.60 and the
 value kept that maximised the mean of gold-evidence recall (answerable) and
 abstention recall (unanswerable) over both sets, ties within 0.01 going to the
-lower threshold: 0.55 (0.549; 0.50 gave 0.529, 0.60 gave 0.554).  The number
-rule and ignoring corpus-unknown words in ``cover`` each raised that mean on
-both sets.  Further sentences join the answer when they score within
+lower threshold: 0.55 (0.558; 0.50 gave 0.534, 0.60 gave 0.554).  The number
+and answer-type rules and ignoring corpus-unknown words in ``cover`` each
+raised that mean on both sets.  Separating near-miss questions from answerable
+ones is the weak point (ROC AUC of the best score: 0.62 on the dev data); it
+needs an entailment model, which no offline package ships.  Further sentences join the answer when they score within
 ``KEEP_WITHIN`` of the best, which is how multi-sentence answers arise.
 """
 
@@ -41,6 +43,24 @@ HISTORY_WEIGHT = 0.5
 #: something else more often than not: its score is scaled by this factor.
 NUMBER_MISMATCH = 0.7
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+#: Classic answer-type check: "how many …?" wants a quantity and "when …?" a
+#: time; a sentence with neither cannot be the answer, so its score is scaled.
+TYPE_MISMATCH = 0.7
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                 r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|several|few")
+_MONTHS = (r"january|february|march|april|may|june|july|august|september|october|november|december|"
+           r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|year|years|"
+           r"century|centuries|decade|month|week|ago|spring|summer|autumn|winter|morning|evening|night")
+_ANSWER_TYPES = [
+    (re.compile(r"\bhow (many|much|old|long|far|often|large|big|tall)\b|\bwhat (percentage|number|proportion)\b", re.I),
+     re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I)),
+    (re.compile(r"\bwhen\b|\b(what|which) (year|date|month|day|time|century|decade)\b", re.I),
+     re.compile(rf"\d|\b({_MONTHS})\b", re.I)),
+]
+
+
+def expected_types(question: str) -> list[re.Pattern]:
+    return [want for asks, want in _ANSWER_TYPES if asks.search(question)]
 
 _ANAPHORA = re.compile(
     r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|that|these|those|"
@@ -92,6 +112,7 @@ def score_candidates(question: str, context: str | None, qvec: np.ndarray, nodes
     weights |= {t: HISTORY_WEIGHT * stats.idf(t) for t in h_terms if stats.df.get(t)}
     total = sum(weights.values())
     numbers = set(_NUMBER.findall(question))
+    wanted = expected_types(question)
     seen, out = set(), []
     for rank, nws in enumerate(nodes):
         node = nws.node
@@ -110,6 +131,8 @@ def score_candidates(question: str, context: str | None, qvec: np.ndarray, nodes
             score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * cover
             if numbers - set(_NUMBER.findall(sentence)):
                 score *= NUMBER_MISMATCH
+            if any(not want.search(sentence) for want in wanted):
+                score *= TYPE_MISMATCH
             out.append(Candidate(meta["doc_id"], meta.get("title", ""), meta.get("source", ""), span,
                                  sentence, score, (rank, meta["doc_id"], span.index)))
     return sorted(out, key=lambda c: -c.score)
