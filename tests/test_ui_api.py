@@ -1,0 +1,205 @@
+"""The UI server's HTTP API through ``gradio_client``, against a real
+``qa serve`` process; plus the pure parts of the UI (rendering, upload names)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest_ui import qa_serve, seed_document
+from gradio_client import Client, handle_file
+
+from qa.cite import Answer, contract_violations
+from ui import render
+from ui.library import Library, safe_name
+
+pytestmark = pytest.mark.server
+
+OTTERS = ("# Sea otters\n\nSea otters hold hands while they sleep so that they do not drift apart.\n\n"
+          "A group of resting sea otters is called a raft.\n")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with qa_serve(tmp_path_factory.mktemp("ui-api") / "data") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+def texts_for(client, answer: Answer) -> dict[str, str]:
+    return {d: client.predict(d, api_name="/document")["text"] for d in {c.doc_id for c in answer.citations}}
+
+
+def ask(client, question, history=(), top_k=4) -> Answer:
+    return Answer.from_dict(client.predict(question, list(history), top_k, api_name="/answer"))
+
+
+def test_answer_about_the_seed_keeps_the_contract(client):
+    answer = ask(client, "Who is Ruan Zongze?")
+    assert not answer.abstained and answer.sentences
+    assert all(s.citations for s in answer.sentences)
+    assert contract_violations(answer, texts_for(client, answer)) == []
+    seed_id, seed = seed_document()
+    cited = [c for c in answer.citations if c.doc_id == seed_id]
+    assert cited and all(seed[c.start:c.end] == c.text for c in cited)
+    assert any("Ruan Zongze" in c.text for c in cited)
+
+
+def test_answer_accepts_history_as_list_or_json(client):
+    as_list = client.predict("What did he say?", ["Who is Ruan Zongze?"], 3, api_name="/answer")
+    as_json = client.predict("What did he say?", json.dumps(["Who is Ruan Zongze?"]), 3, api_name="/answer")
+    assert as_list["answer"] == as_json["answer"]
+    answer = Answer.from_dict(as_list)
+    assert contract_violations(answer, texts_for(client, answer)) == []
+
+
+def test_bad_question_is_a_clear_error(client):
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", [], 4, api_name="/answer")
+
+
+def test_upload_ask_remove(client, server, tmp_path):
+    path = tmp_path / "sea-otters.md"
+    path.write_text(OTTERS)
+    before = client.predict(api_name="/documents")
+
+    added = client.predict(handle_file(str(path)), api_name="/upload")
+    assert added["status"] == "added", added
+    doc_id = added["doc_id"]
+    listed = client.predict(api_name="/documents")
+    assert doc_id in [d["doc_id"] for d in listed] and len(listed) == len(before) + 1
+    assert (server.data_dir / "uploads" / "sea-otters.md").read_text() == OTTERS
+
+    again = client.predict(handle_file(str(path)), api_name="/upload")
+    assert again["status"] == "unchanged" and "unchanged" in again["message"]
+    assert client.predict(api_name="/documents") == listed
+
+    answer = ask(client, "Why do sea otters hold hands while they sleep?")
+    assert not answer.abstained
+    assert doc_id in {c.doc_id for c in answer.citations}
+    assert contract_violations(answer, texts_for(client, answer)) == []
+    cited = next(c for c in answer.citations if c.doc_id == doc_id)
+    assert OTTERS[cited.start:cited.end] == cited.text
+
+    removed = client.predict(doc_id, api_name="/remove")
+    assert removed["status"] == "removed"
+    assert doc_id not in [d["doc_id"] for d in client.predict(api_name="/documents")]
+    assert not (server.data_dir / "uploads" / "sea-otters.md").exists()
+    after = ask(client, "Why do sea otters hold hands while they sleep?")
+    assert doc_id not in {c.doc_id for c in after.citations}
+    assert client.predict(doc_id, api_name="/remove")["status"] == "missing"
+
+
+def test_upload_rejects_unsupported_types_and_clashing_ids(client, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.4 not really")
+    rejected = client.predict(handle_file(str(pdf)), api_name="/upload")
+    assert rejected["status"] == "rejected" and "not supported" in rejected["message"]
+
+    seed_id, seed = seed_document()
+    clash = tmp_path / f"{seed_id}.txt"
+    clash.write_text("A different text that would replace the seed article.\n")
+    refused = client.predict(handle_file(str(clash)), api_name="/upload")
+    assert refused["status"] == "rejected" and "rename" in refused["message"]
+    assert client.predict(seed_id, api_name="/document")["text"] == seed
+
+
+def test_upload_refuses_server_paths(server):
+    """A file dict naming a path on the server (not one uploaded through
+    Gradio) must not be read."""
+    body = json.dumps({"data": [{"path": str(Path(__file__).resolve())}]}).encode()
+    request = urllib.request.Request(server.url + "gradio_api/call/upload", data=body,
+                                     headers={"Content-Type": "application/json"})
+    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
+    with urllib.request.urlopen(f"{server.url}gradio_api/call/upload/{event}", timeout=60) as response:
+        stream = response.read().decode()
+    assert "event: error" in stream and "added" not in stream
+
+
+def test_oversized_upload_is_refused(client, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * (2 * 1024 * 1024 + 1))
+    refused = client.predict(handle_file(str(big)), api_name="/upload")
+    assert refused["status"] == "rejected" and "10 MB limit" in refused["message"]
+    assert "big" not in [d["doc_id"] for d in client.predict(api_name="/documents")]
+
+
+# pure parts -------------------------------------------------------------------
+HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3))'
+
+
+def test_safe_name_cannot_leave_the_uploads_folder(tmp_path):
+    assert safe_name("../../x.md") == "x.md"
+    assert safe_name("..\\..\\evil.TXT") == "evil.txt"
+    assert safe_name(".bashrc") == "bashrc"
+    assert safe_name("../") == "upload"
+    assert safe_name("my notes (v2).md") == "my_notes_v2.md"
+    library = Library(SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path)))
+    for name in ("../../x.md", "/etc/passwd.txt", "..", "a/../../b.html", "C:\\x\\y.md"):
+        assert library.target(name).resolve().parent == (tmp_path / "uploads").resolve()
+
+
+def test_library_checks_type_and_size(tmp_path):
+    library = Library(SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path)))
+    assert "not supported" in library.check("x.exe", 10)
+    assert "limit" in library.check("x.txt", 50 * 1024 * 1024)
+    assert library.check("x.md", 10) is None
+
+
+def test_rendering_escapes_everything():
+    answer = {
+        "question": HOSTILE, "answer": HOSTILE + " [1]", "abstained": False,
+        "sentences": [{"text": HOSTILE, "citations": [1]}],
+        "citations": [{"id": 1, "doc_id": "d", "title": "<b>t</b>", "source": "s", "sentence_index": 0,
+                       "start": 0, "end": len(HOSTILE), "text": HOSTILE, "score": 1.0}],
+    }
+    doc = SimpleNamespace(doc_id="d", title="<img src=x onerror=alert(4)>", date=None, text=HOSTILE + "\n")
+    pieces = [
+        render.answer_html(0, answer, {"d": render.DocMeta("<b>t</b>", None)}),
+        render.question_html(HOSTILE),
+        render.viewer_html(0, answer, 1, (doc, [])),
+        render.library_html([SimpleNamespace(doc_id="d", title=HOSTILE, date=None, sentences=1, chunks=1)]),
+        render.status_html([("ok", HOSTILE)]),
+        render.error_html(HOSTILE),
+    ]
+    for html in pieces:
+        assert "<script" not in html and "<img" not in html and "<b>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or "&lt;b&gt;" in html
+
+
+def test_viewer_marks_every_cited_sentence_and_the_current_one():
+    text = "One. Two. Three."
+    cites = [{"id": i + 1, "doc_id": "d", "title": "T", "source": "s", "sentence_index": i, "start": a, "end": b,
+              "text": text[a:b], "score": 1.0} for i, (a, b) in enumerate([(0, 4), (10, 16)])]
+    answer = {"abstained": False, "citations": cites, "sentences": []}
+    doc = SimpleNamespace(doc_id="d", title="T", date="2020-01-01", text=text)
+    html = render.viewer_html(3, answer, 2, (doc, []))
+    assert html.count("<mark") == 2
+    assert '<mark class="qa-hl qa-ref-3-2 qa-hl-current" id="qa-current" data-qa-n="2">Three.</mark>' in html
+    assert '<mark class="qa-hl qa-ref-3-1" data-qa-n="1">One.</mark>' in html
+
+
+def test_abstention_looks_different():
+    html = render.answer_html(0, {"abstained": True, "answer": "The corpus does not say.", "sentences": [],
+                                  "citations": []}, {})
+    assert "qa-abstain" in html and render.ABSTAIN_LABEL in html and "qa-cite" not in html
+
+
+def test_long_documents_are_shown_as_excerpts_around_the_citations():
+    filler = "Nothing to see here. " * 20_000
+    text = filler + "The cited sentence." + filler
+    start = len(filler)
+    cite = {"id": 1, "doc_id": "d", "title": "T", "source": "s", "sentence_index": 0, "start": start,
+            "end": start + 19, "text": "The cited sentence.", "score": 1.0}
+    doc = SimpleNamespace(doc_id="d", title="T", date=None, text=text)
+    html = render.viewer_html(0, {"abstained": False, "citations": [cite], "sentences": []}, 1, (doc, []))
+    assert len(html) < 3 * render.VIEW_CONTEXT_CHARS
+    assert html.count("characters not shown") == 2
+    assert 'id="qa-current" data-qa-n="1">The cited sentence.</mark>' in html

@@ -1,0 +1,214 @@
+"""The chat UI in a real Chromium (Debian's, driven by Playwright) against a
+real ``qa serve``: ask, read the cited answer, open a citation in the source
+viewer, upload a hostile document and see it shown as text, all without a
+request leaving the machine.  Screenshots go to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest_ui import SCREENSHOTS, qa_serve
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists() and os.geteuid() != 0:
+    pytest.skip("/usr/bin/chromium is missing and installing it needs root: run `sudo bash scripts/ensure-chromium`",
+                allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+HOSTILE_HTML = """<!doctype html>
+<html><head><title>&lt;img src=x onerror=alert(4)&gt; Quokka facts</title>
+<script>alert(1)</script></head>
+<body>
+<h1>Quokka facts <img src=x onerror=alert(2)></h1>
+<p>The quokka is a small marsupial that lives on Rottnest Island near Perth.</p>
+<p>A quokka sentence quoting code: &lt;script&gt;alert(1)&lt;/script&gt; is printed here as plain text.</p>
+<p>Quokkas never click a link such as [click](javascript:alert(3)) or an image like &lt;img src=x onerror=alert(2)&gt;.</p>
+<p><a href="javascript:alert(5)">Quokka link</a> <svg onload=alert(6)></svg></p>
+</body></html>
+"""
+LITERALS = ["<script>alert(1)</script>", "[click](javascript:alert(3))", "<img src=x onerror=alert(2)>"]
+HOSTILE_TITLE = "<img src=x onerror=alert(4)> Quokka facts"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: run `bash scripts/ensure-chromium` (make test does)")
+    with qa_serve(tmp_path_factory.mktemp("ui-browser") / "data") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def session(server):
+    """One page for the module, with every request and dialog it caused."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    requests, dialogs = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(server.url, wait_until="load")
+        page.get_by_role("textbox", name="Question").wait_for()
+        yield page, requests, dialogs
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def ask(page, question: str):
+    """Type ``question``, press Enter, return the new assistant message once
+    it is complete (an answer with its sources, or an abstention)."""
+    replies = page.locator("#qa-chat .qa-answer, #qa-chat .qa-abstain, #qa-chat .qa-error")
+    done = page.locator("#qa-chat .qa-sources, #qa-chat .qa-abstain, #qa-chat .qa-error")
+    before = replies.count()
+    box = page.get_by_role("textbox", name="Question")
+    box.fill(question)
+    box.press("Enter")
+    expect(done).to_have_count(before + 1, timeout=30_000)
+    return replies.nth(before)
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_ask_then_open_a_citation(session):
+    page, _, _ = session
+    first = ask(page, "How many people were arrested in China in 2017?")
+    markers = first.locator(".qa-answer-text .qa-cite")
+    assert markers.count() >= 1
+    for sentence in first.locator(".qa-sentence").all():  # each sentence is followed by its markers
+        assert sentence.evaluate("s => s.nextElementSibling && s.nextElementSibling.matches('.qa-cite')")
+    expect(first.locator(".qa-sources li").first).to_contain_text("2018-09-24")
+    shot(page, "01-answer.png")
+
+    second = ask(page, "What did Donald Trump tweet?")  # the viewer now shows this answer's first source
+    current = page.locator("#qa-viewer mark#qa-current")
+    expect(current).to_have_class(re.compile(r"\bqa-ref-1-1\b"))
+    assert squash(current.inner_text()) == squash(second.locator(".qa-sources .qa-quote").first.inner_text())
+
+    markers.first.click()  # back to the first answer's citation
+    expect(current).to_have_class(re.compile(r"\bqa-ref-0-1\b"))
+    expect(current).to_be_in_viewport()
+    assert squash(current.inner_text()) == squash(first.locator(".qa-sources .qa-quote").first.inner_text())
+    expect(page.locator("#qa-viewer .qa-chips .qa-cite.qa-current")).to_have_count(1)
+    expect(page.locator("#qa-viewer .qa-viewer-kicker")).to_contain_text("Citation [1]")
+    shot(page, "02-source-viewer.png")
+
+
+def test_examples_follow_up_and_clear(session):
+    page, _, _ = session
+    before = page.locator("#qa-chat .qa-sources, #qa-chat .qa-abstain").count()
+    page.get_by_role("button", name="Who is Ruan Zongze?").click()
+    expect(page.locator("#qa-chat .qa-sources, #qa-chat .qa-abstain")).to_have_count(before + 1, timeout=30_000)
+    expect(page.locator("#qa-chat .qa-answer").last).to_contain_text("Ruan Zongze")
+
+    follow = ask(page, "What did he say the US needs to tighten?")
+    expect(follow.locator(".qa-cite").first).to_be_visible()
+    unknown = ask(page, "What is the capital of France?")
+    expect(unknown).to_have_class(re.compile(r"\bqa-abstain\b"))
+    expect(unknown.locator(".qa-cite")).to_have_count(0)
+    shot(page, "03-follow-up-and-abstention.png")
+
+    page.get_by_role("button", name="Clear conversation").click()
+    expect(page.locator("#qa-chat .qa-answer, #qa-chat .qa-abstain")).to_have_count(0)
+    expect(page.locator("#qa-viewer .qa-viewer-empty")).to_be_visible()
+
+
+def test_hostile_document_is_shown_as_text(session, tmp_path):
+    page, _, dialogs = session
+    hostile = tmp_path / "quokka.html"
+    hostile.write_text(HOSTILE_HTML)
+    bad_name = tmp_path / "<img src=x onerror=alert(9)>.pdf"
+    bad_name.write_bytes(b"%PDF-1.4")
+
+    page.get_by_role("tab", name="Documents").click()
+    upload = page.locator("#qa-upload input[type=file]")
+    upload.set_input_files(str(hostile))
+    expect(page.locator("#qa-status")).to_contain_text("Added quokka.html", timeout=60_000)
+    library = page.locator("#qa-library")
+    expect(library.get_by_text(HOSTILE_TITLE, exact=True)).to_be_visible()
+
+    upload.set_input_files(str(hostile))
+    expect(page.locator("#qa-status")).to_contain_text("already indexed and unchanged", timeout=60_000)
+    expect(library.locator("tbody tr")).to_have_count(2)
+    upload.set_input_files(str(bad_name))
+    expect(page.locator("#qa-status")).to_contain_text("not supported", timeout=60_000)
+    shot(page, "04-library.png")
+
+    page.get_by_role("tab", name="Chat").click()
+    typed = "<b>bold?</b> <img src=x onerror=alert(7)> Where does the quokka live?"
+    ask(page, typed)
+    expect(page.locator("#qa-chat").get_by_text(typed, exact=True)).to_be_visible()
+    answer = ask(page, "Where does the quokka live?")
+    expect(answer.locator(".qa-source-meta").first).to_contain_text(HOSTILE_TITLE)
+    answer.locator(".qa-answer-text .qa-cite").first.click()
+    viewer = page.locator("#qa-viewer")
+    expect(viewer.locator(".qa-viewer-title")).to_have_text(HOSTILE_TITLE)
+    expect(viewer.locator("mark#qa-current")).to_contain_text("Rottnest Island")
+    text = viewer.locator(".qa-doc-text").inner_text()
+    for literal in LITERALS:
+        assert literal in text
+    shot(page, "05-hostile-source.png")
+
+    assert dialogs == []
+    assert page.locator("img[src='x'], a[href^='javascript'], svg[onload], [onerror], [onload]").count() == 0
+    assert page.locator("#qa-chat b, #qa-viewer b, #qa-library b").count() == 0
+    assert page.evaluate("[...document.scripts].filter(s => s.textContent.includes('alert(')).length") == 0
+
+    page.get_by_role("tab", name="Documents").click()
+    page.get_by_label("Document to remove").click()
+    page.get_by_role("option", name=re.compile("Quokka facts")).click()
+    page.get_by_role("button", name="Remove document").click()
+    expect(page.locator("#qa-status")).to_contain_text("Removed", timeout=30_000)
+    expect(library.locator("tbody tr")).to_have_count(1)
+    assert dialogs == []
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, textarea, select, button')]
+  .filter(e => e.getClientRects().length)
+  .filter(e => !((e.labels && [...e.labels].some(l => l.textContent.trim())) || e.getAttribute('aria-label')
+                 || e.getAttribute('aria-labelledby') || e.title || (e.tagName === 'BUTTON' && e.textContent.trim())))
+  .map(e => e.outerHTML.slice(0, 200))"""
+
+
+def test_every_control_has_a_label(session):
+    page, _, _ = session
+    for tab in ("Chat", "Documents", "Settings"):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tab", name=tab, selected=True)).to_be_visible()
+        assert page.evaluate(UNLABELLED) == [], tab
+    page.get_by_role("tab", name="Chat").click()
+
+
+def test_settings_list_only_available_modes(session):
+    page, _, _ = session
+    page.get_by_role("tab", name="Settings").click()
+    expect(page.get_by_label("Passages retrieved (top_k)").first).to_be_visible()
+    page.get_by_label("Answer mode").click()
+    expect(page.get_by_role("option")).to_have_count(1)
+    expect(page.get_by_role("option")).to_contain_text("extractive")
+    page.keyboard.press("Escape")
+    shot(page, "06-settings.png")
+
+
+def test_no_request_left_the_machine(session):
+    _, requests, _ = session
+    assert requests
+    outside = [u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
+               and urlparse(u).hostname not in LOOPBACK]
+    assert outside == []

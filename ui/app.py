@@ -1,0 +1,279 @@
+"""The browser UI (``qa serve``): a chat whose answers cite their sources, a
+source viewer, the document library and settings; plus a small HTTP API for
+programs (``gradio_client``):
+
+>>> from gradio_client import Client
+>>> Client("http://127.0.0.1:7860/").predict("Who is Ruan Zongze?", [], 4, api_name="/answer")
+
+Endpoints: ``/answer`` (question, history, top_k) -> ``Answer.to_dict()``;
+``/upload`` (file) and ``/remove`` (doc_id) -> an outcome record;
+``/documents`` () -> the library; ``/document`` (doc_id) -> one document's
+text, which is what citation offsets index into.
+
+Everything runs locally: no CDN assets, no analytics, fonts from Gradio's
+own static files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from index import offline
+
+offline.enforce()
+
+import gradio as gr  # noqa: E402  (after offline.enforce, on purpose)
+from gradio.utils import get_upload_folder, is_in_or_equal  # noqa: E402
+
+from index.load import MAX_FILE_BYTES  # noqa: E402
+from ui import render  # noqa: E402
+from ui.library import ACCEPTED, Library, size_text  # noqa: E402
+
+STATIC = Path(__file__).parent / "static"
+
+#: Answer modes the dropdown offers: only those that can run here.  Only the
+#: extractive answerer exists; a generative mode joins this list when the
+#: engine gains one.
+ANSWER_MODES = ("extractive",)
+
+#: Questions the seed article (Global Times, 2018-09-24) answers.
+EXAMPLES = [
+    "Who is Ruan Zongze?",
+    "What is fentanyl?",
+    "How many fentanyl analogs has China listed?",
+    "How many people were arrested in China in 2017?",
+    "What did Donald Trump tweet?",
+]
+
+#: Gradio's own ceiling on a request's file size, far above the per-file limit
+#: (``MAX_FILE_BYTES``) that Library checks: a file between the two gets our
+#: message, in our escaped markup.  Gradio's message (and its file-type
+#: filter, which is why ``gr.File`` gets no ``file_types``) would put the file
+#: name into a toast as HTML.
+UPLOAD_CEILING = 10 * MAX_FILE_BYTES
+
+#: Pause between streamed sentences: the answer is ready at once, this only
+#: lets the reader see it being built sentence by sentence.
+STREAM_PAUSE_S = 0.08
+
+
+def launch_options() -> dict:
+    """Theme, CSS and server options for ``Blocks.launch`` (Gradio 6 takes
+    them there, not in ``Blocks``)."""
+    return {
+        "theme": gr.themes.Default(primary_hue="indigo", secondary_hue="amber", neutral_hue="slate"),
+        "css_paths": [STATIC / "app.css"],
+        "ssr_mode": False,
+        "max_file_size": UPLOAD_CEILING,
+    }
+
+
+def build(engine) -> gr.Blocks:
+    """The whole app for ``engine``.  Launch it with ``**launch_options()``
+    for its theme and CSS (``launch`` below does)."""
+    library = Library(engine)
+    default_k = engine.settings.top_k
+
+    def doc_meta() -> dict[str, render.DocMeta]:
+        return {d.doc_id: render.DocMeta(d.title, d.date) for d in engine.documents()}
+
+    # chat --------------------------------------------------------------------
+    def show(turns: list, turn: int, cite: int | None):
+        """The viewer's HTML for citation ``cite`` of answer ``turn`` (its
+        first citation when ``cite`` is None or unknown)."""
+        answer = turns[turn].get("answer") if 0 <= turn < len(turns) else None
+        if not answer or not answer["citations"]:
+            return gr.skip()
+        ids = [c["id"] for c in answer["citations"]]
+        cite = cite if cite in ids else ids[0]
+        chosen = answer["citations"][ids.index(cite)]
+        return render.viewer_html(turn, answer, cite, engine.document(chosen["doc_id"]))
+
+    def respond(question: str, turns: list, top_k: float, mode: str):
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        history = [t["question"] for t in turns]
+        turns = [*turns, {"question": question, "answer": None}]
+        meta = doc_meta()
+        yield render.messages(turns, meta), "", gr.skip(), gr.skip()
+        try:
+            if mode not in ANSWER_MODES:
+                raise ValueError(f"answer mode {mode!r} is not available")
+            result = engine.answer(question, history=history, top_k=int(top_k or default_k)).to_dict()
+        except (ValueError, RuntimeError) as err:  # bad input; the store went away (StoreUnavailable)
+            turns[-1] = {"question": question, "error": str(err)}
+            yield render.messages(turns, meta), gr.skip(), turns, gr.skip()
+            return
+        meta = doc_meta()
+        for shown in range(1, len(result["sentences"])):
+            turns[-1] = {"question": question, "answer": result, "shown": shown}
+            yield render.messages(turns, meta), gr.skip(), gr.skip(), gr.skip()
+            time.sleep(STREAM_PAUSE_S)
+        turns[-1] = {"question": question, "answer": result}
+        viewer = render.VIEWER_ABSTAINED if result["abstained"] else show(turns, len(turns) - 1, None)
+        yield render.messages(turns, meta), gr.skip(), turns, viewer
+
+    def open_citation(turns: list, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        try:
+            turn, cite = int(data["turn"]), int(data["cite"])
+        except (KeyError, TypeError, ValueError):
+            return gr.skip()
+        return show(turns, turn, cite)
+
+    def clear():
+        return [], [], render.VIEWER_EMPTY, ""
+
+    # library -----------------------------------------------------------------
+    def library_view():
+        docs = engine.documents()
+        choices = [(f"{d.title} ({d.doc_id})", d.doc_id) for d in docs]
+        return render.library_html(docs), gr.update(choices=choices, value=None)
+
+    def on_upload(paths, progress=gr.Progress()):
+        def report(done: int, total: int, name: str):
+            progress((done, total), desc=f"Indexing {name}" if name else "Indexed", unit="files")
+
+        outcomes = library.upload([(Path(p), Path(p).name) for p in paths or []], report)
+        lines = [("ok" if o.status in ("added", "replaced") else "same" if o.ok else "error", o.message)
+                 for o in outcomes]
+        return (render.status_html(lines), *library_view(), None)
+
+    def on_remove(doc_id: str | None):
+        if not doc_id:
+            return (render.status_html([("error", "Choose a document to remove first.")]), *library_view())
+        outcome = library.remove(doc_id)
+        return (render.status_html([("ok" if outcome.ok else "error", outcome.message)]), *library_view())
+
+    # API -----------------------------------------------------------------------
+    def answer(question: str, history: list[str] | str | None = None, top_k: int = default_k) -> dict:
+        """Answer ``question`` from the indexed documents.  ``history``: the
+        earlier questions of the conversation, oldest first (a list or its
+        JSON).  Returns ``Answer.to_dict()``."""
+        if isinstance(history, str):
+            try:
+                history = json.loads(history) if history.strip() else []
+            except json.JSONDecodeError:
+                raise gr.Error("history must be a list of earlier questions, or that list as JSON") from None
+        try:
+            return engine.answer(question, history=history or None, top_k=int(top_k or default_k)).to_dict()
+        except (ValueError, RuntimeError) as err:
+            raise gr.Error(str(err)) from None
+
+    def upload(file: dict) -> dict:
+        """Index one file (.txt, .md or .html); pass it with
+        ``gradio_client.handle_file(path)``.  Returns {name, status, message,
+        doc_id}; status is added, replaced, unchanged or rejected."""
+        if not isinstance(file, dict) or not file.get("path"):
+            raise gr.Error("send the file with gradio_client.handle_file(path)")
+        path = Path(str(file["path"]))
+        if not is_in_or_equal(path, get_upload_folder()):
+            raise gr.Error("send the file with gradio_client.handle_file(path); server paths are not accepted")
+        return library.upload([(path, file.get("orig_name") or path.name)])[0].to_dict()
+
+    def remove(doc_id: str) -> dict:
+        """Remove a document (and its uploaded copy).  Returns {name, status,
+        message, doc_id}; status is removed or missing."""
+        return library.remove(doc_id).to_dict()
+
+    def documents() -> list[dict]:
+        """The indexed documents: doc_id, title, date, sentences, chunks."""
+        return [{"doc_id": d.doc_id, "title": d.title, "date": d.date, "sentences": d.sentences, "chunks": d.chunks}
+                for d in engine.documents()]
+
+    def document(doc_id: str) -> dict:
+        """One document's text (citation offsets index into it) and its
+        sentence spans [index, start, end]."""
+        found = engine.document(doc_id)
+        if found is None:
+            raise gr.Error(f"There is no document {doc_id!r}.")
+        doc, spans = found
+        return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "text": doc.text,
+                "sentences": [[s.index, s.start, s.end] for s in spans]}
+
+    # layout --------------------------------------------------------------------
+    private = {"api_visibility": "private"}
+    with gr.Blocks(title="groundqa") as demo:
+        turns = gr.State([])
+        gr.HTML(render.HEADER, elem_id="qa-header")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=6, min_width=380):
+                        chatbot = gr.Chatbot(
+                            label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
+                            sanitize_html=True, latex_delimiters=[], feedback_options=None, buttons=[],
+                            allow_file_downloads=False, autoscroll=True,
+                            placeholder="Answers appear here, every sentence with its source: [1], [2]…",
+                        )
+                        with gr.Row(equal_height=False, elem_id="qa-ask-row"):
+                            question = gr.Textbox(
+                                label="Question", elem_id="qa-question", lines=1, max_lines=4, scale=8,
+                                placeholder="Ask about your documents, then press Enter",
+                                max_length=engine.settings.max_question_chars,
+                            )
+                            ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=90,
+                                                   elem_id="qa-ask")
+                        examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions (seed article)",
+                                               examples_per_page=len(EXAMPLES))
+                        with gr.Row():
+                            clear_button = gr.Button("Clear conversation", variant="secondary", size="sm", scale=0,
+                                                     min_width=170, elem_id="qa-clear")
+                    with gr.Column(scale=5, min_width=340):
+                        viewer = gr.HTML(render.VIEWER_EMPTY, label="Source viewer", elem_id="qa-viewer",
+                                         js_on_load=(STATIC / "viewer.js").read_text(), apply_default_css=False)
+            with gr.Tab("Documents", id="documents"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        library_table = gr.HTML(render.library_html(engine.documents()), label="Indexed documents",
+                                                elem_id="qa-library", apply_default_css=False)
+                    with gr.Column(scale=2):
+                        files = gr.File(label=f"Add documents ({ACCEPTED}; up to {size_text(MAX_FILE_BYTES)} each)",
+                                        file_count="multiple", type="filepath",
+                                        elem_id="qa-upload", height=150)
+                        status = gr.HTML("", label="Upload status", elem_id="qa-status", apply_default_css=False)
+                        remove_choice = gr.Dropdown(label="Document to remove", choices=[], value=None,
+                                                    elem_id="qa-remove-choice", interactive=True)
+                        remove_button = gr.Button("Remove document", variant="stop", size="md", elem_id="qa-remove")
+            with gr.Tab("Settings", id="settings"):
+                with gr.Column(elem_id="qa-settings"):
+                    top_k = gr.Slider(1, 20, value=default_k, step=1, label="Passages retrieved (top_k)",
+                                      info="How many chunks the retriever hands to the answerer.",
+                                      elem_id="qa-top-k")
+                    mode = gr.Dropdown(list(ANSWER_MODES), value=ANSWER_MODES[0], label="Answer mode",
+                                       info="Extractive: answers quote the documents verbatim. Only modes "
+                                            "available on this server are listed.", elem_id="qa-mode")
+
+        ask = {"fn": respond, "inputs": [question, turns, top_k, mode],
+               "outputs": [chatbot, question, turns, viewer], "show_progress": "hidden", **private}
+        question.submit(**ask)
+        ask_button.click(**ask)
+        examples.load_input_event.then(**ask)
+        viewer.click(open_citation, inputs=[turns], outputs=[viewer], show_progress="hidden", **private)
+        clear_button.click(clear, outputs=[chatbot, turns, viewer, question], **private)
+        chatbot.clear(clear, outputs=[chatbot, turns, viewer, question], **private)
+        files.upload(on_upload, inputs=[files], outputs=[status, library_table, remove_choice, files],
+                     show_progress_on=[files], **private)
+        remove_button.click(on_remove, inputs=[remove_choice], outputs=[status, library_table, remove_choice],
+                            **private)
+        demo.load(library_view, outputs=[library_table, remove_choice], **private)
+
+        gr.api(answer, api_name="answer")
+        gr.api(upload, api_name="upload")
+        gr.api(remove, api_name="remove")
+        gr.api(documents, api_name="documents")
+        gr.api(document, api_name="document")
+    return demo
+
+
+def launch(engine, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Serve the UI until interrupted; prints the URL once it answers."""
+    demo = build(engine)
+    _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
+                            **launch_options())
+    print(f"groundqa is ready at {url}  (Ctrl-C to stop)", flush=True)
+    demo.block_thread()

@@ -1,0 +1,148 @@
+"""Adding and removing documents from the browser (or the HTTP API).
+
+An uploaded file is checked (type, size) under its own name, copied to
+``<data_dir>/uploads/<sanitised name>`` and indexed from there with
+``Engine.add``, so the library keeps a copy the engine can cite and a later
+upload of the same name replaces it.  The sanitised name keeps only
+``[A-Za-z0-9._-]`` and no directory part, so no name can leave the uploads
+folder.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from index.load import MAX_FILE_BYTES, SUFFIXES, doc_id_for
+
+MAX_NAME_CHARS = 120
+ACCEPTED = ", ".join(SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one uploaded file or one removal request."""
+
+    name: str
+    status: str  # added | replaced | unchanged | rejected | removed | missing
+    message: str
+    doc_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in ("rejected", "missing")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for ``name``: no directories, no leading dots, only
+    ``[A-Za-z0-9._-]``, at most ``MAX_NAME_CHARS`` long, suffix kept."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._-")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = stem.rstrip("._-")[: MAX_NAME_CHARS - len(suffix) - 1] or "upload"
+    return f"{stem}.{suffix.lower()}" if suffix else stem
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def size_text(n: int) -> str:
+    mb = n / (1024 * 1024)
+    if mb >= 1:
+        return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"
+    return f"{max(n / 1024, 1):.0f} KB"
+
+
+class Library:
+    """Upload and removal rules on top of an Engine; one at a time."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.folder = Path(engine.settings.data_dir) / "uploads"
+        self._lock = threading.Lock()
+
+    def target(self, name: str) -> Path:
+        path = self.folder / safe_name(name)
+        if path.resolve().parent != self.folder.resolve():
+            raise ValueError(f"{name}: not a plain file name")
+        return path
+
+    def check(self, name: str, size: int) -> str | None:
+        """Why a file cannot be added, in words, or None."""
+        suffix = Path(safe_name(name)).suffix.lower()
+        if suffix not in SUFFIXES:
+            kind = suffix or "a file without extension"
+            return f"{name}: {kind} files are not supported; upload {ACCEPTED}."
+        if size > MAX_FILE_BYTES:
+            return f"{name}: {size_text(size)} is over the {size_text(MAX_FILE_BYTES)} limit per file."
+        if size == 0:
+            return f"{name}: the file is empty."
+        return None
+
+    def upload(self, files: Iterable[tuple[Path, str]],
+               progress: Callable[[int, int, str], None] | None = None) -> list[Outcome]:
+        """Add ``(path, original name)`` pairs; ``progress(done, total, name)``
+        is called before each file and once at the end."""
+        files = list(files)
+        outcomes = []
+        with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for i, (path, name) in enumerate(files):
+                if progress:
+                    progress(i, len(files), name)
+                outcomes.append(self._upload_one(Path(path), name))
+            if progress:
+                progress(len(files), len(files), "")
+        return outcomes
+
+    def _upload_one(self, src: Path, name: str) -> Outcome:
+        try:
+            problem = self.check(name, src.stat().st_size)
+            data = b"" if problem else src.read_bytes()
+        except OSError as err:
+            return Outcome(name, "rejected", f"{name}: could not be read ({err.strerror or err}).")
+        if problem:
+            return Outcome(name, "rejected", problem)
+        target = self.target(name)
+        doc_id = doc_id_for(target)
+        clash = self.engine.store.info(doc_id)
+        if clash and Path(clash.source).resolve() != target.resolve():
+            return Outcome(name, "rejected", f"{name}: another document already has the id {doc_id!r} "
+                           f"({clash.title}); rename the file to add it as well.", doc_id)
+        previous = target.read_bytes() if target.exists() else None
+        if previous != data:
+            target.write_bytes(data)
+        report = self.engine.add([target])
+        if report.unchanged:
+            return Outcome(name, "unchanged", f"{name} is already indexed and unchanged; nothing was changed.", doc_id)
+        if report.added or report.replaced:
+            info = self.engine.store.info(doc_id)
+            status = "added" if report.added else "replaced"
+            counts = f" ({plural(info.sentences, 'sentence')}, {plural(info.chunks, 'chunk')})" if info else ""
+            verb = "Added" if report.added else "Replaced the earlier version of"
+            return Outcome(name, status, f"{verb} {name}{counts}; you can ask about it now.", doc_id)
+        if previous is None:
+            target.unlink(missing_ok=True)
+        elif previous != data:
+            target.write_bytes(previous)
+        reasons = "; ".join(m.replace(str(target), name) for m in report.skipped) or f"{name}: not indexed."
+        return Outcome(name, "rejected", reasons, doc_id)
+
+    def remove(self, doc_id: str) -> Outcome:
+        with self._lock:
+            info = self.engine.store.info(doc_id)
+            if not self.engine.remove(doc_id):
+                return Outcome(doc_id, "missing", f"There is no document {doc_id!r}.", doc_id)
+            if info and Path(info.source).parent.resolve() == self.folder.resolve():
+                Path(info.source).unlink(missing_ok=True)
+            title = info.title if info else doc_id
+            return Outcome(doc_id, "removed", f"Removed {title}; it is no longer cited.", doc_id)

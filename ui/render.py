@@ -1,0 +1,243 @@
+"""HTML for the chat, the source viewer and the document library.
+
+Every string that comes from a document, a file name or a user passes through
+:func:`esc` before it lands in markup, so a document containing ``<script>``
+or ``<img onerror=...>`` is shown as those characters and runs nothing.  The
+only markup here is our own, built from fixed tags and classes; the numbers in
+``data-`` attributes are ints we format ourselves.
+
+Citation markers are buttons with the class ``qa-ref-T-N`` (citation N of the
+answer to question T); the source viewer's script (``static/viewer.js``)
+turns a click on any of them, wherever it is on the page, into an event for
+the server.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+ABSTAIN_LABEL = "Not in the documents"
+#: Documents longer than this are shown as excerpts around the cited
+#: sentences (``VIEW_CONTEXT_CHARS`` either side), not sent whole on every click.
+VIEW_MAX_CHARS = 200_000
+VIEW_CONTEXT_CHARS = 4_000
+_BLANK_RUN = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+\n")
+
+
+def esc(text) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def squash(text: str) -> str:
+    """Collapse runs of whitespace, for one-line quotes of a cited sentence."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """What the chat shows about a cited document beside its title."""
+
+    title: str
+    date: str | None
+
+
+def ref_class(turn: int, cite: int) -> str:
+    """Which citation an element points at, as a class: the Chatbot's
+    sanitizer drops ``data-`` attributes but keeps classes."""
+    return f"qa-ref-{int(turn)}-{int(cite)}"
+
+
+def marker(turn: int, cite: int, title: str = "", current: bool = False) -> str:
+    classes = f"qa-cite {ref_class(turn, cite)}" + (" qa-current" if current else "")
+    label = f"Show source {cite}" + (f": {title}" if title else "")
+    return f'<button type="button" class="{classes}" title="{esc(label)}">[{int(cite)}]</button>'
+
+
+# chat ------------------------------------------------------------------------
+def question_html(question: str) -> str:
+    return f'<div class="qa-question">{esc(question)}</div>'
+
+
+def pending_html() -> str:
+    return '<div class="qa-pending" role="status">Searching the documents…</div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="qa-error" role="alert"><strong>Could not answer.</strong> {esc(message)}</div>'
+
+
+def answer_html(turn: int, answer: dict, docs: dict[str, DocMeta], shown: int | None = None) -> str:
+    """One assistant message: the answer sentences, each followed by its
+    citation markers, then (once every sentence is shown) the cited sentences
+    with their document's title and date.  ``shown`` limits the sentences, for
+    streaming."""
+    if answer["abstained"]:
+        return ('<div class="qa-abstain" role="note">'
+                f'<div class="qa-abstain-badge">∅ {ABSTAIN_LABEL}</div>'
+                f'<p class="qa-abstain-text">{esc(answer["answer"])}</p>'
+                '<p class="qa-abstain-hint">Nothing is cited. Try other words, or add a document that covers it.</p>'
+                '</div>')
+    citations = {c["id"]: c for c in answer["citations"]}
+    sentences = answer["sentences"] if shown is None else answer["sentences"][:shown]
+    parts = []
+    for s in sentences:
+        marks = " ".join(marker(turn, cid, citations.get(cid, {}).get("title", "")) for cid in s["citations"])
+        parts.append(f'<span class="qa-sentence">{esc(s["text"])}</span> {marks}')
+    body = f'<p class="qa-answer-text">{" ".join(parts)}</p>'
+    if shown is not None and shown < len(answer["sentences"]):
+        return f'<div class="qa-answer qa-streaming">{body}</div>'
+    return f'<div class="qa-answer">{body}{sources_html(turn, answer["citations"], docs)}</div>'
+
+
+def sources_html(turn: int, citations: list[dict], docs: dict[str, DocMeta]) -> str:
+    rows = []
+    for c in citations:
+        meta = docs.get(c["doc_id"])
+        title = meta.title if meta else c["title"]
+        when = f' · <span class="qa-date">{esc(meta.date)}</span>' if meta and meta.date else ""
+        rows.append(f'<li>{marker(turn, c["id"], title)}<span class="qa-source-body">'
+                    f'<span class="qa-quote">{esc(squash(c["text"]))}</span>'
+                    f'<span class="qa-source-meta"><span class="qa-title">{esc(title)}</span>{when}</span></span></li>')
+    return f'<div class="qa-sources"><div class="qa-sources-head">Sources</div><ol>{"".join(rows)}</ol></div>'
+
+
+def messages(turns: list[dict], docs: dict[str, DocMeta]) -> list[dict]:
+    """The Chatbot value (messages format) for a whole conversation."""
+    out = []
+    for i, turn in enumerate(turns):
+        out.append({"role": "user", "content": question_html(turn["question"])})
+        if turn.get("error"):
+            content = error_html(turn["error"])
+        elif turn.get("answer") is None:
+            content = pending_html()
+        else:
+            content = answer_html(i, turn["answer"], docs, turn.get("shown"))
+        out.append({"role": "assistant", "content": content})
+    return out
+
+
+HEADER = ('<div class="qa-header"><div class="qa-brand">groundqa</div>'
+          '<div class="qa-tagline">Answers from your documents. Every sentence cites the exact source sentence; '
+          'when the documents do not say, the answer says so.</div></div>')
+
+
+# source viewer ---------------------------------------------------------------
+VIEWER_EMPTY = ('<div class="qa-viewer qa-viewer-empty"><div class="qa-viewer-title">Source viewer</div>'
+                '<p>Ask a question, then click a citation such as <span class="qa-cite-demo">[1]</span>: '
+                'the cited document opens here with every cited sentence highlighted.</p></div>')
+
+VIEWER_ABSTAINED = ('<div class="qa-viewer qa-viewer-empty"><div class="qa-viewer-title">Source viewer</div>'
+                    '<p>The last answer cites nothing: the documents do not answer that question. '
+                    'Click a citation of an earlier answer to see its source.</p></div>')
+
+
+def _chips(turn: int, citations: list[dict], current: int) -> str:
+    chips = "".join(marker(turn, c["id"], c["title"], c["id"] == current) for c in citations)
+    return f'<div class="qa-chips" role="group" aria-label="Citations of this answer">{chips}</div>'
+
+
+def gaps(text: str) -> str:
+    """Escaped ``text`` with runs of blank lines shown as one blank line (the
+    seed article has four-line gaps); offsets are unaffected, since marks are
+    placed by the original positions."""
+    return esc(_BLANK_RUN.sub("\n\n", text))
+
+
+def highlighted(text: str, marks: Iterable[tuple[int, int, int]], current: int, turn: int) -> str:
+    """``text`` escaped, with ``<mark>`` around each (start, end, cite) span;
+    the mark of citation ``current`` gets the id the viewer scrolls to."""
+    out, pos = [], 0
+    for start, end, cid in sorted(set(marks)):
+        if start < pos or end <= start or end > len(text):
+            continue
+        out.append(gaps(text[pos:start]))
+        classes = f"qa-hl {ref_class(turn, cid)}"
+        extra = ""
+        if cid == current:
+            classes += " qa-hl-current"
+            extra = ' id="qa-current"'
+        out.append(f'<mark class="{classes}"{extra} data-qa-n="{int(cid)}">{esc(text[start:end])}</mark>')
+        pos = end
+    out.append(gaps(text[pos:]))
+    return "".join(out)
+
+
+def viewer_html(turn: int, answer: dict, cite: int, document) -> str:
+    """The cited document of citation ``cite`` of ``answer``.  ``document`` is
+    the (Document, spans) pair from ``Engine.document``, or None when the
+    document has been removed since the answer was given."""
+    citations = answer["citations"]
+    chosen = next((c for c in citations if c["id"] == cite), citations[0])
+    position = f"Citation [{chosen['id']}] of {len(citations)}"
+    if document is None:
+        return ('<div class="qa-viewer">'
+                f'<div class="qa-viewer-head"><div class="qa-viewer-kicker">{position}</div>'
+                f'<div class="qa-viewer-title">{esc(chosen["title"])}</div></div>{_chips(turn, citations, chosen["id"])}'
+                '<p class="qa-gone">This document is no longer in the library. The cited sentence was:</p>'
+                f'<blockquote class="qa-quote-block">{esc(chosen["text"])}</blockquote></div>')
+    doc, _spans = document
+    marks = [(c["start"], c["end"], c["id"]) for c in citations if c["doc_id"] == doc.doc_id]
+    meta = " · ".join(esc(x) for x in (doc.date, doc.doc_id) if x)
+    parts, pos = [], 0
+    for a, b in excerpt_windows(len(doc.text), marks):
+        if a > pos:
+            parts.append(omitted(a - pos))
+        inside = [(s - a, e - a, cid) for s, e, cid in marks if a <= s and e <= b]
+        parts.append(highlighted(doc.text[a:b], inside, chosen["id"], turn))
+        pos = b
+    if pos < len(doc.text):
+        parts.append(omitted(len(doc.text) - pos))
+    return ('<div class="qa-viewer">'
+            f'<div class="qa-viewer-head"><div class="qa-viewer-kicker">{position}</div>'
+            f'<div class="qa-viewer-title">{esc(doc.title)}</div><div class="qa-viewer-meta">{meta}</div></div>'
+            f'{_chips(turn, citations, chosen["id"])}'
+            f'<div class="qa-doc-text" tabindex="0" aria-label="Document text">{"".join(parts)}</div></div>')
+
+
+def excerpt_windows(length: int, marks: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The (start, end) ranges of a document to show: all of it when short,
+    else the cited sentences with context, overlapping ranges merged."""
+    if length <= VIEW_MAX_CHARS or not marks:
+        return [(0, min(length, VIEW_MAX_CHARS))] if length else []
+    windows: list[tuple[int, int]] = []
+    for start, end, _ in sorted(marks):
+        a, b = max(0, start - VIEW_CONTEXT_CHARS), min(length, end + VIEW_CONTEXT_CHARS)
+        if windows and a <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(b, windows[-1][1]))
+        else:
+            windows.append((a, b))
+    return windows
+
+
+def omitted(n: int) -> str:
+    return f'<span class="qa-omitted">… {n:,} characters not shown …</span>'
+
+
+# library ---------------------------------------------------------------------
+def library_html(docs: list) -> str:
+    """The indexed documents as a table (``docs`` are ``DocInfo`` records)."""
+    if not docs:
+        return '<div class="qa-library qa-library-empty">No documents yet: add .txt, .md or .html files below.</div>'
+    rows = "".join(
+        f'<tr><td class="qa-lib-title">{esc(d.title)}</td><td class="qa-date">{esc(d.date or "—")}</td>'
+        f'<td class="qa-num">{int(d.sentences)}</td><td class="qa-num">{int(d.chunks)}</td>'
+        f'<td class="qa-lib-id"><code>{esc(d.doc_id)}</code></td></tr>'
+        for d in docs
+    )
+    total = sum(d.sentences for d in docs)
+    return ('<div class="qa-library"><table><caption>'
+            f'{len(docs)} document{"s" if len(docs) != 1 else ""}, {total} sentences</caption>'
+            '<thead><tr><th scope="col">Title</th><th scope="col">Date</th><th scope="col">Sentences</th>'
+            f'<th scope="col">Chunks</th><th scope="col">ID</th></tr></thead><tbody>{rows}</tbody></table></div>')
+
+
+def status_html(lines: list[tuple[str, str]]) -> str:
+    """Upload/remove outcomes; each line is (kind, message) with kind one of
+    ok, same, error."""
+    if not lines:
+        return ""
+    items = "".join(f'<li class="qa-status-{esc(kind)}">{esc(message)}</li>' for kind, message in lines)
+    return f'<ul class="qa-status" role="status">{items}</ul>'
