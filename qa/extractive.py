@@ -74,8 +74,8 @@ def resolve_history(question: str, history: list | None) -> str | None:
 
     ``history`` holds earlier user questions, oldest first (chat messages as
     ``{"role", "content"}`` dicts are accepted; only user turns count).  A
-    question leans on the previous one when it uses an anaphoric word or has
-    fewer than two content words of its own.
+    question leans on the previous one when it uses an anaphoric word, opens
+    like a continuation ("And …", "What about …") or has no content word.
     """
     if not history:
         return None
@@ -84,9 +84,12 @@ def resolve_history(question: str, history: list | None) -> str | None:
     turns = [t for t in turns if isinstance(t, str) and t.strip()]
     if not turns:
         return None
-    if _ANAPHORA.search(question) or len(terms(question)) < 2:
+    if _ANAPHORA.search(question) or _CONTINUATION.match(question) or not terms(question):
         return turns[-1]
     return None
+
+
+_CONTINUATION = re.compile(r"\s*(and|also|what about|how about|why not)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
