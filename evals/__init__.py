@@ -1,0 +1,2 @@
+"""Grounding evals (``qa eval``): data sets, metrics, judges, baselines, reports and the gate.
+See ``evals/README.md``."""
