@@ -98,7 +98,7 @@ class Engine:
         lexical = self.lexical()
         key = (top_k, mode)
         if key not in self._retrievers:
-            self._retrievers[key] = HybridRetriever(self.vector_index, lexical, top_k, mode)
+            self._retrievers[key] = HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode)
         return self._retrievers[key]
 
     # answering ---------------------------------------------------------------

@@ -60,12 +60,19 @@ class TermStats:
 
 
 class LexicalIndex:
-    """BM25 over all chunks plus the term statistics; immutable once built."""
+    """BM25 over all chunks plus the term statistics and a map from sentences
+    to the chunks holding them; immutable once built."""
 
     def __init__(self, nodes, top_k: int):
         from llama_index.retrievers.bm25 import BM25Retriever
 
+        from index.chunk import spans_of
+
         self.size = len(nodes)
+        self.chunks_by_doc: dict[str, list[tuple[int, int, object]]] = {}
+        for node in nodes:
+            spans = spans_of(node)
+            self.chunks_by_doc.setdefault(node.metadata["doc_id"], []).append((spans[0].index, spans[-1].index, node))
         self.stats = TermStats.build([n.get_content() for n in nodes])
         self.bm25 = (
             BM25Retriever.from_defaults(nodes=nodes, stemmer=_stemmer(), language="english",
@@ -74,20 +81,60 @@ class LexicalIndex:
         )
 
 
-class HybridRetriever(BaseRetriever):
-    """Dense + BM25 with reciprocal-rank fusion; returns at most ``top_k`` chunks."""
+    def chunks_holding(self, doc_id: str, sentence_index: int):
+        return [node for lo, hi, node in self.chunks_by_doc.get(doc_id, ()) if lo <= sentence_index <= hi]
 
-    def __init__(self, vector_index, lexical: LexicalIndex, top_k: int, mode: str = "hybrid"):
+
+class SentenceDenseRetriever(BaseRetriever):
+    """Dense search over single sentences (Chroma's sentence collection),
+    reported as the chunks that hold the best sentences.
+
+    Whole-chunk vectors blur a chunk's several topics; a question usually
+    matches one sentence, so ranking chunks by their best sentence finds the
+    passage more often.
+    """
+
+    def __init__(self, sentences, lexical: LexicalIndex, top_k: int, fanout: int = 4):
+        super().__init__()
+        self.sentences = sentences
+        self.lexical = lexical
+        self.top_k = top_k
+        self.fanout = fanout
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        if self.lexical.size == 0:
+            return []
+        got = self.sentences.query(query_embeddings=[query_bundle.embedding], n_results=self.top_k * self.fanout,
+                                   include=["metadatas", "distances"])
+        best: dict[str, NodeWithScore] = {}
+        for meta, distance in zip(got["metadatas"][0], got["distances"][0]):
+            for node in self.lexical.chunks_holding(meta["doc_id"], int(meta["index"])):
+                score = 1.0 - float(distance)
+                if node.node_id not in best or best[node.node_id].score < score:
+                    best[node.node_id] = NodeWithScore(node=node, score=score)
+        return sorted(best.values(), key=lambda n: -n.score)[: self.top_k]
+
+
+class HybridRetriever(BaseRetriever):
+    """Reciprocal-rank fusion of up to three rankings of chunks: Chroma's chunk
+    vectors, the chunks holding the best-matching sentences, and BM25.
+
+    ``mode`` picks the rankings: ``hybrid`` all three, ``dense`` the two vector
+    ones, ``bm25`` only the lexical one.  On the dev data (seed dev, SQuAD dev)
+    all three together beat every pair on hit@k and evidence recall.
+    """
+
+    def __init__(self, vector_index, sentences, lexical: LexicalIndex, top_k: int, mode: str = "hybrid"):
         super().__init__()
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
 
         self.top_k = top_k
         self.mode = mode
-        dense = vector_index.as_retriever(similarity_top_k=top_k)
-        parts = {"dense": [dense], "bm25": [lexical.bm25] if lexical.bm25 else [],
-                 "hybrid": [dense] + ([lexical.bm25] if lexical.bm25 else [])}[mode]
         self.empty = lexical.size == 0
+        dense = [vector_index.as_retriever(similarity_top_k=top_k), SentenceDenseRetriever(sentences, lexical, top_k)]
+        bm25 = [lexical.bm25] if lexical.bm25 else []
+        parts = {"dense": dense, "bm25": bm25, "hybrid": dense + bm25}[mode]
         self._fusion = QueryFusionRetriever(
             parts, llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=top_k,
             num_queries=1, use_async=False,
