@@ -23,13 +23,9 @@ class Context:
     @property
     def engine(self):
         if self._engine is None:
-            from index.store import StoreUnavailable
             from qa.engine import Engine
 
-            try:
-                self._engine = Engine(self.settings)
-            except StoreUnavailable as err:
-                fail(str(err), 1)
+            self._engine = Engine(self.settings)
         return self._engine
 
 
@@ -42,7 +38,19 @@ def emit(data, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """Turns an unreachable store into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        from index.store import StoreUnavailable
+
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as err:
+            fail(str(err), 1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the index lives [env QA_DATA_DIR].")
 @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env QA_CHROMA_URL].")
 @click.option("--no-seed", is_flag=True, default=None, help="Do not index the seed corpus into a fresh data dir [env QA_NO_SEED].")

@@ -7,6 +7,7 @@ rebuilt only when the store's revision changes.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -18,6 +19,24 @@ from qa.cite import Answer, Retrieved
 from qa.settings import Settings
 
 MODES = ("hybrid", "dense", "bm25")
+
+
+def _store_errors(method):
+    """A Chroma server that goes away mid-session surfaces as StoreUnavailable
+    with the server's address, not as an httpx traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        import httpx
+
+        from index.store import StoreUnavailable
+
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError as err:
+            raise StoreUnavailable(f"Chroma server at {self.settings.chroma_url} stopped answering ({err})") from None
+
+    return wrapper
 
 
 class Engine:
@@ -58,24 +77,29 @@ class Engine:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("seeded\n")
 
+    @_store_errors
     def add(self, paths: Iterable[Path], progress: Callable[[int, int, str], None] | None = None):
         with self._lock:
             self._changes += 1
             return self.indexer.add_paths(paths, progress)
 
+    @_store_errors
     def add_documents(self, docs, progress=None):
         with self._lock:
             self._changes += 1
             return self.indexer.add_documents(docs, progress=progress)
 
+    @_store_errors
     def remove(self, doc_id: str) -> bool:
         with self._lock:
             self._changes += 1
             return self.store.remove(doc_id)
 
+    @_store_errors
     def documents(self):
         return self.store.list()
 
+    @_store_errors
     def document(self, doc_id: str):
         return self.store.document(doc_id)
 
@@ -112,6 +136,7 @@ class Engine:
             raise ValueError(f"question is {len(question)} characters long; the limit is {limit} (QA_MAX_QUESTION_CHARS)")
         return question.strip()
 
+    @_store_errors
     def answer(self, question: str, history: list | None = None, top_k: int | None = None,
                mode: str = "hybrid", max_sentences: int | None = None) -> Answer:
         from llama_index.core.schema import QueryBundle
