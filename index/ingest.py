@@ -68,8 +68,7 @@ class Indexer:
         report.repaired = self.store.repair()
         pending: list[tuple[Document, list, list, bool]] = []
         pending_sentences = 0
-        seen: set[str] = set()
-        self._pending_sha: dict[str, str] = {}
+        seen: dict[str, str] = {}  # sha256 -> doc_id of documents taken in this run
         done = 0
         for doc in docs:
             done += 1
@@ -88,21 +87,21 @@ class Indexer:
         self._flush(pending, report)
         return report
 
-    def _plan(self, doc: Document, seen: set[str], report: IngestReport) -> bool | None:
+    def _plan(self, doc: Document, seen: dict[str, str], report: IngestReport) -> bool | None:
         """None to skip; else whether this replaces an older version."""
-        if doc.doc_id in seen:
+        if doc.doc_id in seen.values():
             report.skipped.append(f"{doc.source}: doc_id {doc.doc_id} already used in this batch, skipped")
             return None
-        seen.add(doc.doc_id)
         existing = self.store.info(doc.doc_id)
         if existing and existing.sha256 == doc.sha256:
+            seen[doc.sha256] = doc.doc_id
             report.unchanged.append(doc.doc_id)
             return None
-        twin = self.store.find_sha(doc.sha256) or self._pending_sha.get(doc.sha256)
+        twin = seen.get(doc.sha256) or self.store.find_sha(doc.sha256)
         if twin and twin != doc.doc_id:
             report.skipped.append(f"{doc.source}: same text as already indexed document {twin}, skipped")
             return None
-        self._pending_sha[doc.sha256] = doc.doc_id
+        seen[doc.sha256] = doc.doc_id
         return existing is not None
 
     def _flush(self, pending, report: IngestReport) -> None:
