@@ -33,6 +33,11 @@ class IngestReport:
         return dict(self.__dict__)
 
 
+#: ``progress(files_done, files_total, report)``; ``report.sentences`` counts
+#: the sentences embedded and written so far.
+Progress = Callable[[int, int, "IngestReport"], None]
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
@@ -46,8 +51,8 @@ class Indexer:
         self.chunk_overlap = chunk_overlap
         self.batch_sentences = batch_sentences
 
-    def add_paths(self, paths: Iterable[Path], progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
-        """Index files and folders.  ``progress(done, total, name)`` is called per file."""
+    def add_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
+        """Index files and folders; ``progress`` is called after every file."""
         files = list(discover(Path(p) for p in paths))
         report = IngestReport()
 
@@ -62,7 +67,7 @@ class Indexer:
         return self.add_documents(documents(), len(files), progress, report)
 
     def add_documents(self, docs: Iterable[Document | None], total: int | None = None,
-                      progress: Callable[[int, int, str], None] | None = None,
+                      progress: Progress | None = None,
                       report: IngestReport | None = None) -> IngestReport:
         report = report or IngestReport()
         report.repaired = self.store.repair()
@@ -83,8 +88,10 @@ class Indexer:
                     self._flush(pending, report)
                     pending, pending_sentences = [], 0
             if progress:
-                progress(done, total or done, doc.doc_id if doc else "")
+                progress(done, total or done, report)
         self._flush(pending, report)
+        if progress:
+            progress(done, total or done, report)
         return report
 
     def _plan(self, doc: Document, seen: dict[str, str], report: IngestReport) -> bool | None:

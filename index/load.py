@@ -43,14 +43,15 @@ def slug(name: str) -> str:
 
 
 def doc_id_for(path: Path, root: Path | None = None) -> str:
-    """Stable id from the path (relative to the folder added), without suffixes."""
+    """Stable id from the path (relative to the folder added) without its file
+    type: ``library/os.path.rst.txt`` -> ``library-os-path`` (Sphinx keeps
+    sources as ``NAME.rst.txt``, so a ``.rst`` before the type goes too)."""
     rel = path.relative_to(root) if root and path.is_relative_to(root) else Path(path.name)
     name = str(rel)
-    for suffix in reversed(path.suffixes):
-        if name.lower().endswith(suffix.lower()):
-            name = name[: -len(suffix)]
-        else:
-            break
+    if rel.suffix.lower() in SUFFIXES:
+        name = name[: -len(rel.suffix)]
+    if name.lower().endswith(".rst"):
+        name = name[:-4]
     return slug(name)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -122,12 +123,13 @@ def index_add(obj: Context, paths, as_json):
         click.echo(f"Error: {m}: no such file or folder", err=True)
     paths = [p for p in paths if p.exists()]
     bar = tqdm(unit="doc", disable=as_json or None, file=sys.stderr, dynamic_ncols=True)
-    state = {"sentences": 0}
+    started = time.perf_counter()
 
-    def progress(done, total, name):
+    def progress(done, total, report):
         bar.total = total
         bar.n = done
-        bar.set_postfix_str(name[-40:], refresh=False)
+        rate = report.sentences / max(time.perf_counter() - started, 1e-9)
+        bar.set_postfix_str(f"{report.sentences} sentences, {rate:.0f}/s", refresh=False)
         bar.refresh()
 
     try:
@@ -135,11 +137,11 @@ def index_add(obj: Context, paths, as_json):
     except KeyboardInterrupt:
         bar.close()
         fail("interrupted; run the same command again to resume", 130)
+    elapsed = time.perf_counter() - started
     bar.close()
-    state["sentences"] = report.sentences
     for message in report.skipped:
         click.echo(f"Skipped: {message}", err=True)
-    rate = report.sentences / bar.format_dict["elapsed"] if bar.format_dict["elapsed"] else 0.0
+    rate = report.sentences / elapsed if elapsed else 0.0
     summary = (f"{len(report.added)} added, {len(report.replaced)} replaced, {len(report.unchanged)} unchanged, "
                f"{len(report.skipped)} skipped; {report.sentences} sentences ({rate:.0f}/s)")
     emit(report.to_dict() | {"sentences_per_s": round(rate, 1)}, as_json, summary)

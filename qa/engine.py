@@ -78,7 +78,8 @@ class Engine:
         marker.write_text("seeded\n")
 
     @_store_errors
-    def add(self, paths: Iterable[Path], progress: Callable[[int, int, str], None] | None = None):
+    def add(self, paths: Iterable[Path], progress: Callable | None = None):
+        """Index files and folders; see ``index.ingest.Progress`` for ``progress``."""
         with self._lock:
             self._changes += 1
             return self.indexer.add_paths(paths, progress)

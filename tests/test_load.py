@@ -41,4 +41,6 @@ def test_bad_files_are_refused_with_a_message_naming_them(tmp_path, name, data, 
 
 def test_doc_ids_are_stable_slugs_relative_to_the_folder():
     assert doc_id_for(Path("/x/docs/library/os.rst.txt"), Path("/x/docs")) == "library-os"
+    assert doc_id_for(Path("/x/docs/library/os.path.rst.txt"), Path("/x/docs")) == "library-os-path"
     assert doc_id_for(Path("/elsewhere/My Notes.md")) == "my-notes"
+    assert doc_id_for(Path("/elsewhere/v1.2.notes.txt")) == "v1-2-notes"
