@@ -84,6 +84,7 @@ class Store:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.location = url or str(data_dir / "chroma")
+        self.name = collection
         self.client = _client(data_dir, url, timeout)
         try:
             get = lambda suffix: self.client.get_or_create_collection(  # noqa: E731
@@ -100,9 +101,16 @@ class Store:
         self.batch = min(self.client.get_max_batch_size(), 2000)
 
     # reading -----------------------------------------------------------------
-    def revision(self) -> tuple[int, int]:
-        """Changes whenever documents are added or removed (cheap to poll)."""
-        return self.documents.count(), self.chunks.count()
+    def revision(self) -> str:
+        """Changes whenever a document is committed or removed, by any process
+        (kept in the documents collection's metadata; 0.3 ms to poll)."""
+        meta = self.client.get_collection(self.documents.name, embedding_function=None).metadata or {}
+        return str(meta.get("revision", "0"))
+
+    def _bump(self) -> None:
+        import uuid
+
+        self.documents.modify(metadata={"revision": uuid.uuid4().hex})
 
     def info(self, doc_id: str) -> DocInfo | None:
         got = self.documents.get(ids=[doc_id], include=["metadatas"])
@@ -176,11 +184,14 @@ class Store:
 
     def commit(self, doc_id: str) -> None:
         self.documents.update(ids=[doc_id], metadatas=[{"complete": True}])
+        self._bump()
 
     def remove(self, doc_id: str) -> bool:
         exists = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
         self._drop_entries(doc_id)
         self.documents.delete(ids=[doc_id])
+        if exists:
+            self._bump()
         return exists
 
     def repair(self) -> list[str]:

@@ -57,7 +57,6 @@ class Engine:
         self._lock = threading.RLock()
         self._lexical = None
         self._revision = None
-        self._changes = 0  # bumped by every add/remove made through this Engine
         if s.seed:
             self._seed_once()
 
@@ -79,22 +78,29 @@ class Engine:
 
     @_store_errors
     def add(self, paths: Iterable[Path], progress: Callable | None = None):
-        """Index files and folders; see ``index.ingest.Progress`` for ``progress``."""
+        """Index files and folders; see ``index.ingest.Progress`` for ``progress``.
+
+        The lexical index is brought up to date before returning, so the next
+        question (in this process or a new one) does not pay for it.
+        """
         with self._lock:
-            self._changes += 1
-            return self.indexer.add_paths(paths, progress)
+            report = self.indexer.add_paths(paths, progress)
+            self.lexical()
+            return report
 
     @_store_errors
     def add_documents(self, docs, progress=None):
         with self._lock:
-            self._changes += 1
-            return self.indexer.add_documents(docs, progress=progress)
+            report = self.indexer.add_documents(docs, progress=progress)
+            self.lexical()
+            return report
 
     @_store_errors
     def remove(self, doc_id: str) -> bool:
         with self._lock:
-            self._changes += 1
-            return self.store.remove(doc_id)
+            removed = self.store.remove(doc_id)
+            self.lexical()
+            return removed
 
     @_store_errors
     def documents(self):
@@ -105,14 +111,14 @@ class Engine:
         return self.store.document(doc_id)
 
     def lexical(self):
-        """The BM25 index, rebuilt when this Engine changed the store or another
-        process changed its document or chunk counts."""
+        """The BM25 index for the store's current revision (whoever changed it)."""
         from qa.retrieve import LexicalIndex
 
         with self._lock:
-            revision = (self._changes, *self.store.revision())
+            revision = self.store.revision()
             if revision != self._revision or self._lexical is None:
-                self._lexical = LexicalIndex(self.store.all_nodes(), max(self.settings.top_k, 20))
+                self._lexical = LexicalIndex.open(self.store, self.settings.data_dir / "lexical",
+                                                  max(self.settings.top_k, 20))
                 self._revision = revision
                 self._retrievers = {}
             return self._lexical

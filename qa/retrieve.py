@@ -9,11 +9,16 @@ never per question.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import re
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
@@ -60,29 +65,92 @@ class TermStats:
 
 
 class LexicalIndex:
-    """BM25 over all chunks plus the term statistics and a map from sentences
-    to the chunks holding them; immutable once built."""
+    """BM25 over all chunks, the term statistics, and a map from sentences to
+    the chunks holding them; immutable once built.
 
-    def __init__(self, nodes, top_k: int):
+    Building it means reading every chunk from Chroma and tokenizing it (7 s
+    for the 497-document Python docs), so it is saved beside the store and
+    reloaded while the store's revision is unchanged.  Chunks are kept as
+    llama-index's flat node dicts (what BM25Retriever persists anyway) and
+    turned into nodes only when retrieved.
+    """
+
+    STATS = "groundqa-lexical.json"
+
+    def __init__(self, bm25, corpus: list[dict], stats: TermStats, chunks_by_doc: dict[str, list[list[int]]]):
+        self.bm25 = bm25
+        self.corpus = corpus
+        self.size = len(corpus)
+        self.stats = stats
+        self.chunks_by_doc = chunks_by_doc
+
+    @classmethod
+    def build(cls, nodes, top_k: int) -> "LexicalIndex":
         from llama_index.retrievers.bm25 import BM25Retriever
 
         from index.chunk import spans_of
 
-        self.size = len(nodes)
-        self.chunks_by_doc: dict[str, list[tuple[int, int, object]]] = {}
-        for node in nodes:
+        # BM25Retriever keeps one flat dict per node, in the order given.
+        bm25 = (BM25Retriever.from_defaults(nodes=nodes, stemmer=_stemmer(), language="english",
+                                            similarity_top_k=min(top_k, len(nodes))) if nodes else None)
+        corpus = bm25.corpus if bm25 else []
+        by_doc: dict[str, list[list[int]]] = {}
+        for i, node in enumerate(nodes):
             spans = spans_of(node)
-            self.chunks_by_doc.setdefault(node.metadata["doc_id"], []).append((spans[0].index, spans[-1].index, node))
-        self.stats = TermStats.build([n.get_content() for n in nodes])
-        self.bm25 = (
-            BM25Retriever.from_defaults(nodes=nodes, stemmer=_stemmer(), language="english",
-                                        similarity_top_k=min(top_k, len(nodes)))
-            if nodes else None
-        )
+            by_doc.setdefault(node.metadata["doc_id"], []).append([spans[0].index, spans[-1].index, i])
+        return cls(bm25, corpus, TermStats.build([n.get_content() for n in nodes]), by_doc)
 
+    def save(self, path: Path) -> None:
+        """Write to a fresh folder, then rename it into place (atomic)."""
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.bm25 is not None:
+            self.bm25.persist(str(tmp))
+        (tmp / self.STATS).write_text(json.dumps(
+            {"df": self.stats.df, "n": self.stats.n, "chunks_by_doc": self.chunks_by_doc}))
+        try:
+            tmp.rename(path)
+        except OSError:  # another process saved the same revision first
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, path: Path, top_k: int) -> "LexicalIndex":
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        data = json.loads((path / cls.STATS).read_text())
+        bm25 = None
+        if data["n"]:
+            bm25 = BM25Retriever.from_persist_dir(str(path), mmap=True, show_progress=False)
+            bm25.stemmer = _stemmer()
+            bm25.similarity_top_k = min(top_k, data["n"])
+        corpus = bm25.corpus if bm25 else []
+        return cls(bm25, corpus, TermStats(Counter(data["df"]), data["n"]), data["chunks_by_doc"])
+
+    @classmethod
+    def open(cls, store, cache_dir: Path, top_k: int) -> "LexicalIndex":
+        """The index for the store's current revision: from ``cache_dir`` when
+        saved there, else built and saved (older revisions are deleted)."""
+        key = hashlib.sha1(f"{store.location}|{store.name}|{store.revision()}|{top_k}".encode()).hexdigest()[:16]
+        path = cache_dir / f"{store.name}-{key}"
+        if (path / cls.STATS).is_file():
+            try:
+                return cls.load(path, top_k)
+            except (OSError, ValueError, KeyError):
+                shutil.rmtree(path, ignore_errors=True)
+        index = cls.build(store.all_nodes(), top_k)
+        for old in cache_dir.glob(f"{store.name}-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        index.save(path)
+        return index
+
+    def node(self, i: int):
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        return metadata_dict_to_node(self.corpus[i])
 
     def chunks_holding(self, doc_id: str, sentence_index: int):
-        return [node for lo, hi, node in self.chunks_by_doc.get(doc_id, ()) if lo <= sentence_index <= hi]
+        return [self.node(i) for lo, hi, i in self.chunks_by_doc.get(doc_id, ()) if lo <= sentence_index <= hi]
 
 
 class SentenceDenseRetriever(BaseRetriever):
