@@ -50,33 +50,48 @@ def _client(data_dir: Path, url: str | None, timeout: float):
         parsed = urlparse(url if "://" in url else f"http://{url}")
         if not parsed.hostname:
             raise StoreUnavailable(f"QA_CHROMA_URL={url!r} is not a URL like http://127.0.0.1:8000")
-        _probe(parsed.hostname, parsed.port or 8000, timeout, url)
+        _probe(parsed, timeout, url)
         try:
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=parsed.hostname,
                 port=parsed.port or 8000,
                 ssl=parsed.scheme == "https",
-                settings=ChromaSettings(anonymized_telemetry=False, chroma_server_http_timeout=timeout),
+                settings=ChromaSettings(anonymized_telemetry=False),
             )
         except Exception as err:  # chromadb raises several types for "cannot connect"
             raise StoreUnavailable(f"Chroma server at {url} is not answering: {err}") from None
+        _bound_requests(client, timeout)
+        return client
     data_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(
         path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
     )
 
 
-def _probe(host: str, port: int, timeout: float, url: str) -> None:
-    """Fail in ``timeout`` seconds with a plain message when nothing listens."""
-    import socket
+def _probe(parsed, timeout: float, url: str) -> None:
+    """Fail within ``timeout`` seconds, with a plain message, when nothing
+    listens or what listens does not answer Chroma's heartbeat."""
+    import httpx
 
+    base = f"{parsed.scheme or 'http'}://{parsed.hostname}:{parsed.port or 8000}"
     try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as err:
+        httpx.get(f"{base}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+    except httpx.HTTPError as err:
         raise StoreUnavailable(
-            f"Chroma server at {url} is unreachable ({err.strerror or err}); "
+            f"Chroma server at {url} is unreachable ({err or type(err).__name__}); "
             "start it with `chroma run --path DIR --host HOST --port PORT` or unset QA_CHROMA_URL"
         ) from None
+
+
+def _bound_requests(client, timeout: float) -> None:
+    """chromadb's HTTP client waits forever (``httpx.Client(timeout=None)``);
+    give every request a deadline so a frozen server becomes an error.  Reads
+    get four times ``timeout``: a batch of 2,000 embeddings takes seconds."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(4 * timeout, connect=timeout)
 
 
 class Store:
