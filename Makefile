@@ -31,6 +31,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/qa eval --gate
 
 bench: $(VENV)/.installed-test
+	bash scripts/ensure-pydocs
 	$(BIN)/python -m evals.bench
 
 clean:
