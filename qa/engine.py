@@ -57,6 +57,7 @@ class Engine:
         self._lock = threading.RLock()
         self._lexical = None
         self._revision = None
+        self._documents: tuple[str | None, list] = (None, [])
         if s.seed:
             self._seed_once()
 
@@ -104,7 +105,12 @@ class Engine:
 
     @_store_errors
     def documents(self):
-        return self.store.list()
+        """Listed once per store revision: the UI asks on every question."""
+        with self._lock:
+            revision = self.store.revision()
+            if self._documents[0] != revision:
+                self._documents = (revision, self.store.list())
+            return list(self._documents[1])
 
     @_store_errors
     def document(self, doc_id: str):
@@ -169,7 +175,7 @@ class Engine:
         for n in nodes:
             keys.extend(f"{n.node.metadata['doc_id']}@{s.index}" for s in spans_of(n.node))
         vectors = self.store.sentence_vectors(sorted(set(keys)))
-        candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, self.lexical().stats)
+        candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats)
         result = extractive.compose(question, extractive.select(candidates, max_sentences or self.settings.max_answer_sentences))
         result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
                                       n.node.get_content()) for n in nodes]

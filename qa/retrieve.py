@@ -199,6 +199,7 @@ class HybridRetriever(BaseRetriever):
 
         self.top_k = top_k
         self.mode = mode
+        self.lexical = lexical
         self.empty = lexical.size == 0
         dense = [vector_index.as_retriever(similarity_top_k=top_k), SentenceDenseRetriever(sentences, lexical, top_k)]
         bm25 = [lexical.bm25] if lexical.bm25 else []
