@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,7 +35,6 @@ class Document:
     text: str
     sha256: str
     date: str | None = None
-    metadata: dict = field(default_factory=dict)
 
 
 def slug(name: str) -> str:

@@ -4,7 +4,7 @@ one :class:`Settings` record, which every component receives explicitly."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +53,3 @@ class Settings:
                 values[name] = {"int": int, "float": float, "Path": Path}.get(kind, str)(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
