@@ -7,6 +7,7 @@ costs one embedder pass over the text and nothing more.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -44,7 +45,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 class Indexer:
     def __init__(self, store: Store, embedder: MiniLMEmbedding, chunk_tokens: int = 200,
-                 chunk_overlap: int = 1, batch_sentences: int = 512):
+                 chunk_overlap: int = 1, batch_sentences: int = 2048):
         self.store = store
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
@@ -69,64 +70,85 @@ class Indexer:
     def add_documents(self, docs: Iterable[Document | None], total: int | None = None,
                       progress: Progress | None = None,
                       report: IngestReport | None = None) -> IngestReport:
+        """Embed in the calling thread while the previous batch is written to
+        Chroma in another: Chroma's inserts (its HNSW graph, SQLite) release
+        the GIL, so on two cores they mostly hide behind the embedder."""
         report = report or IngestReport()
         report.repaired = self.store.repair()
         pending: list[tuple[Document, list, list, bool]] = []
         pending_sentences = 0
-        seen: dict[str, str] = {}  # sha256 -> doc_id of documents taken in this run
+        indexed = {d.doc_id: d.sha256 for d in self.store.list()}
+        by_sha = {sha: doc_id for doc_id, sha in indexed.items()}
+        run: set[str] = set()
         done = 0
-        for doc in docs:
-            done += 1
-            if doc is not None:
-                outcome = self._plan(doc, seen, report)
-                if outcome is not None:
-                    spans = sentence_spans(doc.text)
-                    chunks = make_chunks(doc, spans, self.chunk_tokens, self.chunk_overlap)
-                    pending.append((doc, spans, chunks, outcome))
-                    pending_sentences += len(spans)
-                if pending_sentences >= self.batch_sentences:
-                    self._flush(pending, report)
-                    pending, pending_sentences = [], 0
-            if progress:
-                progress(done, total or done, report)
-        self._flush(pending, report)
+        with ThreadPoolExecutor(1, thread_name_prefix="groundqa-write") as writer:
+            writing: Future | None = None
+
+            def flush() -> None:
+                nonlocal writing, pending, pending_sentences
+                batch = self._embed(pending)
+                if writing is not None:
+                    writing.result()  # one batch in flight; re-raises its error
+                writing = writer.submit(self._write, batch, report) if batch else None
+                pending, pending_sentences = [], 0
+
+            for doc in docs:
+                done += 1
+                if doc is not None:
+                    outcome = self._plan(doc, indexed, by_sha, run, report)
+                    if outcome is not None:
+                        spans = sentence_spans(doc.text)
+                        chunks = make_chunks(doc, spans, self.chunk_tokens, self.chunk_overlap)
+                        pending.append((doc, spans, chunks, outcome))
+                        pending_sentences += len(spans)
+                    if pending_sentences >= self.batch_sentences:
+                        flush()
+                if progress:
+                    progress(done, total or done, report)
+            flush()
+            if writing is not None:
+                writing.result()
         if progress:
             progress(done, total or done, report)
         return report
 
-    def _plan(self, doc: Document, seen: dict[str, str], report: IngestReport) -> bool | None:
-        """None to skip; else whether this replaces an older version."""
-        if doc.doc_id in seen.values():
+    @staticmethod
+    def _plan(doc: Document, indexed: dict[str, str], by_sha: dict[str, str], run: set[str],
+              report: IngestReport) -> bool | None:
+        """None to skip; else whether this replaces an older version.
+        ``indexed`` maps doc_id to sha256 and ``by_sha`` the reverse, for the
+        store and the documents taken so far; ``run`` holds this run's ids."""
+        if doc.doc_id in run:
             report.skipped.append(f"{doc.source}: doc_id {doc.doc_id} already used in this batch, skipped")
             return None
-        existing = self.store.info(doc.doc_id)
-        if existing and existing.sha256 == doc.sha256:
-            seen[doc.sha256] = doc.doc_id
+        run.add(doc.doc_id)
+        old = indexed.get(doc.doc_id)
+        if old == doc.sha256:
             report.unchanged.append(doc.doc_id)
             return None
-        twin = seen.get(doc.sha256) or self.store.find_sha(doc.sha256)
+        twin = by_sha.get(doc.sha256)
         if twin and twin != doc.doc_id:
+            run.discard(doc.doc_id)
             report.skipped.append(f"{doc.source}: same text as already indexed document {twin}, skipped")
             return None
-        seen[doc.sha256] = doc.doc_id
-        return existing is not None
+        by_sha[doc.sha256] = doc.doc_id
+        return old is not None
 
-    def _flush(self, pending, report: IngestReport) -> None:
-        if not pending:
-            return
+    def _embed(self, pending) -> list[tuple[Document, np.ndarray, list, np.ndarray, list, bool]]:
         texts = [doc.text[s.start : s.end] for doc, spans, _, _ in pending for s in spans]
         vectors = self.embedder.embed(texts)
-        offset = 0
+        batch, offset = [], 0
         for doc, spans, chunks, replaces in pending:
             vecs = vectors[offset : offset + len(spans)]
             offset += len(spans)
-            self.store.begin(doc, _unit(vecs.mean(0)), spans, len(chunks))
-            nodes = []
-            for chunk in chunks:
-                lo = chunk.spans[0].index
-                hi = chunk.spans[-1].index + 1
-                nodes.append(to_node(doc, chunk, _unit(vecs[lo:hi].mean(0)).tolist()))
-            self.store.add_entries(doc, spans, vecs, nodes)
-            self.store.commit(doc.doc_id)
+            nodes = [to_node(doc, c, _unit(vecs[c.spans[0].index : c.spans[-1].index + 1].mean(0)).tolist())
+                     for c in chunks]
+            batch.append((doc, _unit(vecs.mean(0)), spans, vecs, nodes, replaces))
+        return batch
+
+    def _write(self, batch, report: IngestReport) -> None:
+        self.store.write([entry[:5] for entry in batch],
+                         replacing=[doc.doc_id for doc, *_, replaces in batch if replaces])
+        for doc, _, spans, *_, replaces in batch:
             (report.replaced if replaces else report.added).append(doc.doc_id)
             report.sentences += len(spans)

@@ -1,6 +1,6 @@
 """Adding, replacing and removing documents in a real Chroma store."""
 
-import numpy as np
+import pytest
 
 
 def _write(path, text):
@@ -43,14 +43,18 @@ def test_duplicates_and_unreadable_files_are_skipped_but_the_batch_goes_on(empty
     assert any("bad.txt" in m for m in report.skipped)
 
 
-def test_an_interrupted_document_is_repaired_on_the_next_ingest(empty_engine, tmp_path):
-    from index.load import load_file
-    from index.segment import sentence_spans
+def test_an_interrupted_document_is_repaired_on_the_next_ingest(empty_engine, tmp_path, monkeypatch):
+    path = _write(tmp_path / "half.txt", "One sentence here. Another one there.\n")
 
-    doc = load_file(_write(tmp_path / "half.txt", "One sentence here. Another one there.\n"))
-    spans = sentence_spans(doc.text)
-    empty_engine.store.begin(doc, np.ones(384, dtype=np.float32) / np.sqrt(384), spans, 1)
+    def crash(self, nodes, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(empty_engine.store.vector_store), "add", crash)
+    with pytest.raises(KeyboardInterrupt):
+        empty_engine.add([path])  # sentences written, chunks not, record incomplete
+    monkeypatch.undo()
     assert empty_engine.documents() == []  # incomplete documents are invisible
-    report = empty_engine.add([tmp_path / "half.txt"])
+    report = empty_engine.add([path])
     assert report.repaired == ["half"] and report.added == ["half"]
     assert [d.doc_id for d in empty_engine.documents()] == ["half"]
+    assert empty_engine.store.sentences.count() == 2
