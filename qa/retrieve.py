@@ -106,7 +106,7 @@ class LexicalIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self.bm25 is not None:
-            self.bm25.persist(str(tmp))
+            self.bm25.persist(str(tmp), show_progress=False)
         (tmp / self.STATS).write_text(json.dumps(
             {"df": self.stats.df, "n": self.stats.n, "chunks_by_doc": self.chunks_by_doc}))
         try:
