@@ -53,7 +53,12 @@ class Engine:
         self.embedder = MiniLMEmbedding()
         self.store = Store(s.data_dir, s.collection, s.chroma_url, s.chroma_timeout)
         self.indexer = Indexer(self.store, self.embedder, s.chunk_tokens, s.chunk_overlap)
-        self.vector_index = VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embedder)
+        # Nodes reach the index already chunked (index.chunk), so its only
+        # transformation is the embedder; llama-index's default, a
+        # SentenceSplitter, would load tiktoken (0.2 s) on every cold start.
+        self.vector_index = VectorStoreIndex.from_vector_store(
+            self.store.vector_store, embed_model=self.embedder, transformations=[self.embedder]
+        )
         self._lock = threading.RLock()
         self._lexical = None
         self._revision = None
