@@ -40,14 +40,15 @@ def emit(data, as_json: bool, text: str) -> None:
 
 
 class Group(click.Group):
-    """Turns an unreachable store into one line on stderr and exit code 1."""
+    """Turns an unreachable store or LLM into one line on stderr and exit code 1."""
 
     def invoke(self, ctx):
         from index.store import StoreUnavailable
+        from qa.llm_select import LLMUnavailable
 
         try:
             return super().invoke(ctx)
-        except StoreUnavailable as err:
+        except (StoreUnavailable, LLMUnavailable) as err:
             fail(str(err), 1)
 
 
@@ -55,10 +56,13 @@ class Group(click.Group):
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the index lives [env QA_DATA_DIR].")
 @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env QA_CHROMA_URL].")
 @click.option("--no-seed", is_flag=True, default=None, help="Do not index the seed corpus into a fresh data dir [env QA_NO_SEED].")
+@click.option("--llm-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1, that picks the cited sentences [env QA_LLM_URL].")
+@click.option("--llm-model", help="The model's name on that server [env QA_LLM_MODEL].")
 @click.pass_context
-def main(ctx, data_dir, chroma_url, no_seed):
+def main(ctx, data_dir, chroma_url, no_seed, llm_url, llm_model):
     """Ask questions of your documents; every answer sentence is cited."""
-    settings = Settings.from_env(data_dir=data_dir, chroma_url=chroma_url, seed=False if no_seed else None)
+    settings = Settings.from_env(data_dir=data_dir, chroma_url=chroma_url, seed=False if no_seed else None,
+                                 llm_url=llm_url, llm_model=llm_model)
     ctx.obj = Context(settings)
 
 

@@ -59,6 +59,13 @@ class Engine:
         self.vector_index = VectorStoreIndex.from_vector_store(
             self.store.vector_store, embed_model=self.embedder, transformations=[self.embedder]
         )
+        # An LLM, when configured, decides which candidate sentences answer
+        # (qa.llm_select); its client is imported only then.
+        self.llm = None
+        if s.llm_url:
+            from qa.llm_select import make_llm
+
+            self.llm = make_llm(s)
         self._lock = threading.RLock()
         self._lexical = None
         self._revision = None
@@ -181,7 +188,14 @@ class Engine:
             keys.extend(f"{n.node.metadata['doc_id']}@{s.index}" for s in spans_of(n.node))
         vectors = self.store.sentence_vectors(sorted(set(keys)))
         candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats)
-        result = extractive.compose(question, extractive.select(candidates, max_sentences or self.settings.max_answer_sentences))
+        most = max_sentences or self.settings.max_answer_sentences
+        if self.llm is not None:
+            from qa.llm_select import choose
+
+            chosen = choose(self.llm, question, context, candidates, most)
+        else:
+            chosen = extractive.select(candidates, most)
+        result = extractive.compose(question, chosen)
         result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
                                       n.node.get_content()) for n in nodes]
         t2 = time.perf_counter()

@@ -148,8 +148,13 @@ def select(candidates: list[Candidate], max_sentences: int) -> list[Candidate]:
     if not candidates or candidates[0].score < ABSTAIN_BELOW:
         return []
     best = candidates[0]
-    chosen = [c for c in candidates if c.score >= best.score - KEEP_WITHIN][:max_sentences]
-    doc_rank = {}
+    return reading_order([c for c in candidates if c.score >= best.score - KEEP_WITHIN][:max_sentences])
+
+
+def reading_order(chosen: list[Candidate]) -> list[Candidate]:
+    """Sentences of one document in the order they appear there; documents in
+    the order retrieval ranked them."""
+    doc_rank: dict[str, int] = {}
     for c in chosen:
         doc_rank.setdefault(c.doc_id, c.order[0])
     return sorted(chosen, key=lambda c: (doc_rank[c.doc_id], c.doc_id, c.span.start))

@@ -4,7 +4,7 @@ one :class:`Settings` record, which every component receives explicitly."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,10 @@ class Settings:
     max_question_chars: int = 2000  # env QA_MAX_QUESTION_CHARS
     max_answer_sentences: int = 3  # env QA_MAX_ANSWER_SENTENCES
     chroma_timeout: float = 5.0  # env QA_CHROMA_TIMEOUT: seconds before a server counts as down
+    llm_url: str | None = None  # env QA_LLM_URL: an OpenAI-compatible server (…/v1) that picks the cited sentences
+    llm_model: str | None = None  # env QA_LLM_MODEL: the model's name on that server
+    llm_api_key: str | None = field(default=None, repr=False)  # env QA_LLM_API_KEY, else OPENAI_API_KEY
+    llm_timeout: float = 30.0  # env QA_LLM_TIMEOUT: seconds before the LLM counts as down
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -43,10 +47,12 @@ class Settings:
             "data_dir": Path(env["QA_DATA_DIR"]).expanduser() if env.get("QA_DATA_DIR") else _default_data_dir(),
             "chroma_url": env.get("QA_CHROMA_URL") or None,
             "seed": not _flag(env.get("QA_NO_SEED")),
+            "llm_api_key": env.get("QA_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
         }
         casts = {f.name: f.type for f in fields(cls)}
         for name in ("seed_dir", "collection", "top_k", "chunk_tokens", "chunk_overlap",
-                     "max_question_chars", "max_answer_sentences", "chroma_timeout"):
+                     "max_question_chars", "max_answer_sentences", "chroma_timeout", "llm_url", "llm_model",
+                     "llm_timeout"):
             raw = env.get("QA_" + name.upper())
             if raw:
                 kind = casts[name]
