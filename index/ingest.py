@@ -18,7 +18,7 @@ from index.chunk import make_chunks, to_node
 from index.embed import MiniLMEmbedding
 from index.load import Document, LoadError, discover, load_file
 from index.segment import sentence_spans
-from index.store import Store
+from index.store import Entries, Store
 
 
 @dataclass
@@ -134,7 +134,8 @@ class Indexer:
         by_sha[doc.sha256] = doc.doc_id
         return old is not None
 
-    def _embed(self, pending) -> list[tuple[Document, np.ndarray, list, np.ndarray, list, bool]]:
+    def _embed(self, pending) -> list[tuple[Entries, bool]]:
+        """Each pending document's store entries, and whether it replaces an older version."""
         texts = [doc.text[s.start : s.end] for doc, spans, _, _ in pending for s in spans]
         vectors = self.embedder.embed(texts)
         batch, offset = [], 0
@@ -143,12 +144,11 @@ class Indexer:
             offset += len(spans)
             nodes = [to_node(doc, c, _unit(vecs[c.spans[0].index : c.spans[-1].index + 1].mean(0)).tolist())
                      for c in chunks]
-            batch.append((doc, _unit(vecs.mean(0)), spans, vecs, nodes, replaces))
+            batch.append((Entries(doc, _unit(vecs.mean(0)), spans, vecs, nodes), replaces))
         return batch
 
-    def _write(self, batch, report: IngestReport) -> None:
-        self.store.write([entry[:5] for entry in batch],
-                         replacing=[doc.doc_id for doc, *_, replaces in batch if replaces])
-        for doc, _, spans, *_, replaces in batch:
-            (report.replaced if replaces else report.added).append(doc.doc_id)
-            report.sentences += len(spans)
+    def _write(self, batch: list[tuple[Entries, bool]], report: IngestReport) -> None:
+        self.store.write([e for e, _ in batch], replacing=[e.doc.doc_id for e, replaces in batch if replaces])
+        for e, replaces in batch:
+            (report.replaced if replaces else report.added).append(e.doc.doc_id)
+            report.sentences += len(e.spans)

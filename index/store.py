@@ -96,6 +96,18 @@ def _bound_requests(client, timeout: float) -> None:
         session.timeout = httpx.Timeout(4 * timeout, connect=timeout)
 
 
+@dataclass(frozen=True)
+class Entries:
+    """Everything one document puts in the store: its record's vector, its
+    sentence spans with their vectors (same order), and its chunk nodes."""
+
+    doc: Document
+    vector: np.ndarray
+    spans: list[Span]
+    sentence_vectors: np.ndarray
+    nodes: list
+
+
 class Store:
     def __init__(self, data_dir: Path, collection: str = "groundqa", url: str | None = None, timeout: float = 5.0):
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -173,11 +185,9 @@ class Store:
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
     # writing -----------------------------------------------------------------
-    def write(self, entries: list[tuple[Document, np.ndarray, list[Span], np.ndarray, list]],
-              replacing: list[str]) -> None:
-        """Write several documents as one commit: ``(doc, doc_vector, spans,
-        sentence_vectors, chunk_nodes)`` each.  ``replacing`` names those with
-        an older version to drop.
+    def write(self, entries: list[Entries], replacing: list[str]) -> None:
+        """Write several documents as one commit.  ``replacing`` names those
+        with an older version to drop.
 
         Their records go in first with ``complete=False`` and are flipped only
         after every sentence and chunk is in, so a crash anywhere leaves
@@ -187,28 +197,28 @@ class Store:
         """
         if not entries:
             return
+        ids = [e.doc.doc_id for e in entries]
         self.documents.upsert(
-            ids=[doc.doc_id for doc, *_ in entries],
-            embeddings=[vector.tolist() for _, vector, *_ in entries],
-            documents=[doc.text for doc, *_ in entries],
-            metadatas=[self._record(doc, spans, len(nodes)) for doc, _, spans, _, nodes in entries],
+            ids=ids,
+            embeddings=[e.vector.tolist() for e in entries],
+            documents=[e.doc.text for e in entries],
+            metadatas=[self._record(e.doc, e.spans, len(e.nodes)) for e in entries],
         )
         if replacing:
             self._drop_entries(replacing)
-        rows = [(doc, s, vecs[k]) for doc, _, spans, vecs, _ in entries for k, s in enumerate(spans)]
+        rows = [(e.doc.doc_id, s, v) for e in entries for s, v in zip(e.spans, e.sentence_vectors)]
         for lo in range(0, len(rows), self.batch):
             part = rows[lo : lo + self.batch]
             self.sentences.add(
-                ids=[f"{doc.doc_id}@{s.index}" for doc, s, _ in part],
+                ids=[f"{doc_id}@{s.index}" for doc_id, s, _ in part],
                 embeddings=np.stack([v for *_, v in part]),
-                metadatas=[{"doc_id": doc.doc_id, "index": s.index, "start": s.start, "end": s.end}
-                           for doc, s, _ in part],
+                metadatas=[{"doc_id": doc_id, "index": s.index, "start": s.start, "end": s.end}
+                           for doc_id, s, _ in part],
             )
-        nodes = [node for *_, doc_nodes in entries for node in doc_nodes]
+        nodes = [node for e in entries for node in e.nodes]
         for lo in range(0, len(nodes), self.batch):
             self.vector_store.add(nodes[lo : lo + self.batch])
-        self.documents.update(ids=[doc.doc_id for doc, *_ in entries],
-                              metadatas=[{"complete": True}] * len(entries))
+        self.documents.update(ids=ids, metadatas=[{"complete": True}] * len(entries))
         self._bump()
 
     @staticmethod
