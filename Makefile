@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test bench install clean
+.PHONY: run test bench reader install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-train: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[train]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,6 +37,10 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	bash scripts/ensure-pydocs
 	$(BIN)/python -m evals.bench
+
+# Train the reading model (index/model/reader/); not part of `make test`.
+reader: $(VENV)/.installed-train
+	$(BIN)/python -m qa.training
 
 clean:
 	rm -rf $(VENV) artifacts

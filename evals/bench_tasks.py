@@ -78,14 +78,14 @@ def embed_raw(corpus: Path, every: int) -> dict:
             "peak_rss_mb": peak_rss_mb()}
 
 
-def _engine(data: Path):
+def _engine(data: Path, reader: str | None = None):
     from index import offline
 
     offline.enforce()
     from qa.engine import Engine
     from qa.settings import Settings
 
-    return Engine(Settings.from_env(data_dir=data, seed=False, chroma_url=None))
+    return Engine(Settings.from_env(data_dir=data, seed=False, chroma_url=None, reader=reader))
 
 
 def ingest_groundqa(data: Path, corpus: Path) -> dict:
@@ -140,10 +140,10 @@ def _timed(fn, questions: list[str]) -> list[float]:
     return out
 
 
-def latency_groundqa(data: Path, questions: Path, limit: int | None) -> dict:
+def latency_groundqa(data: Path, questions: Path, limit: int | None, reader: str | None = None) -> dict:
     """Warm latency: one pass over the questions to warm up, then a timed pass."""
     qs = read_questions(questions, limit)
-    engine = _engine(data)
+    engine = _engine(data, reader)
     answers = [engine.answer(q) for q in qs]
     ms = _timed(engine.answer, qs)
     return {"questions": len(qs), "answered": sum(not a.abstained for a in answers), "ms": ms,
@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--data", type=Path, required=True)
         p.add_argument("--questions", type=Path, required=True)
         p.add_argument("--limit", type=int)
+        p.add_argument("--reader")
     p = sub.add_parser("cold-llama")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("question")
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         "embed-raw": lambda: embed_raw(args.corpus, args.every),
         "ingest-groundqa": lambda: ingest_groundqa(args.data, args.corpus),
         "ingest-llama": lambda: ingest_llama(args.data, args.corpus),
-        "latency-groundqa": lambda: latency_groundqa(args.data, args.questions, args.limit),
+        "latency-groundqa": lambda: latency_groundqa(args.data, args.questions, args.limit, args.reader),
         "latency-llama": lambda: latency_llama(args.data, args.questions, args.limit),
         "cold-llama": lambda: cold_llama(args.data, args.question),
     }[args.task]()

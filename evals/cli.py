@@ -34,8 +34,11 @@ def _fail(message: str, code: int = 2):
 @click.option("--gate", is_flag=True, help="Exit 1 when groundqa is below evals/thresholds.toml.")
 @click.option("--thresholds", type=click.Path(path_type=Path), help="Thresholds file for --gate [evals/thresholds.toml].")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions of each data set (smoke runs).")
-@click.option("--sweep", is_flag=True, help="Sweep the abstention threshold 0.30..0.60 on dev data and print the table.")
-def eval_command(datasets, corpus, questions, out, judge_spec, as_json, gate, thresholds, limit, sweep):
+@click.option("--sweep", is_flag=True, help="Sweep the reader's thresholds on dev data and print the table.")
+@click.option("--write", "write_calibration", is_flag=True,
+              help="With --sweep: record the best thresholds in the reader's calibration.json.")
+def eval_command(datasets, corpus, questions, out, judge_spec, as_json, gate, thresholds, limit, sweep,
+                 write_calibration):
     """Run the grounding evals: groundqa vs llama-index, BM25-only and dense-only."""
     from index import offline
 
@@ -44,7 +47,7 @@ def eval_command(datasets, corpus, questions, out, judge_spec, as_json, gate, th
     from evals.judges import JudgeUnavailable, make_judge
 
     if sweep:
-        _sweep()
+        _sweep([ds.resolve(name) for name in datasets] or None, write_calibration)
         return
     if (corpus is None) != (questions is None):
         _fail("--corpus and --questions go together")
@@ -89,9 +92,17 @@ def eval_command(datasets, corpus, questions, out, judge_spec, as_json, gate, th
         click.echo("Gate passed.", err=True)
 
 
-def _sweep() -> None:
-    from evals.sweep import render, sweep
-    from qa import extractive
+def _sweep(datasets, write_calibration: bool) -> None:
+    from evals import sweep as sweeping
 
-    current = extractive.ABSTAIN_BELOW
-    click.echo(render(sweep(), current))
+    try:
+        rows, reader = sweeping.sweep(datasets=datasets)
+    except ValueError as err:
+        _fail(str(err))
+    click.echo(sweeping.render(rows, (reader.threshold, reader.keep)))
+    if write_calibration:
+        path = getattr(reader, "path", None)
+        if path is None:
+            _fail(f"the {reader.name} reader keeps its thresholds in code, not in a calibration file")
+        chosen = sweeping.write(rows, reader, path.parent / "calibration.json")
+        click.echo(f"Wrote {path.parent / 'calibration.json'}: threshold {chosen.threshold}, keep {chosen.keep}")

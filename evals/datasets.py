@@ -23,7 +23,8 @@ EVALS_DIR = Path(__file__).resolve().parent
 SEED_QUESTIONS = EVALS_DIR / "data" / "seed_dev.jsonl"
 SEED_CORPUS = PROJECT_ROOT / "seeds"
 SQUAD_DIR = PROJECT_ROOT.parent / "shared" / "data" / "squad2-normans"
-NAMED = ("seed", "squad-dev", "squad-test")
+POOL_VAL = PROJECT_ROOT.parent / "shared" / "data" / "squad2-pool" / "val.json"
+NAMED = ("seed", "squad-dev", "squad-test", "pool-val")
 
 
 class DatasetError(ValueError):
@@ -235,6 +236,34 @@ def squad(split: str) -> Dataset:
                    f"SQuAD 2.0 'Normans', {split} split, against all {len(docs)} paragraphs")
 
 
+def squad_json(path: Path, name: str) -> Dataset:
+    """A file in the official SQuAD 2.0 JSON format, each paragraph a document
+    (used for ``pool-val``, the reading model's validation articles)."""
+    import tempfile
+
+    if not Path(path).is_file():
+        raise DatasetError(f"{path}: no such SQuAD 2.0 file")
+    articles = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    with tempfile.TemporaryDirectory() as tmp:
+        docs_file, qa_file = Path(tmp) / "docs.jsonl", Path(tmp) / "qa.jsonl"
+        with open(docs_file, "w", encoding="utf-8") as docs, open(qa_file, "w", encoding="utf-8") as qas:
+            for a, article in enumerate(articles):
+                for p, para in enumerate(article["paragraphs"]):
+                    doc_id = f"{a:02d}-p{p:03d}"
+                    docs.write(json.dumps({"doc_id": doc_id, "text": para["context"],
+                                           "title": f"{article['title']} (paragraph {p})"}) + "\n")
+                    for qa in para["qas"]:
+                        answers = [x["text"] for x in qa.get("answers", [])]
+                        qas.write(json.dumps({"id": qa["id"], "doc_id": doc_id, "question": qa["question"],
+                                              "answers": answers,
+                                              "answer_starts": [x["answer_start"] for x in qa.get("answers", [])],
+                                              "is_impossible": qa.get("is_impossible", False)}) + "\n")
+        corpus = load_corpus(docs_file)
+        questions = load_questions(qa_file, corpus)
+    return Dataset(name, f"squad-json:{Path(path).resolve()}", corpus, questions,
+                   f"{Path(path).name}: {len(articles)} SQuAD 2.0 articles, {len(corpus)} paragraphs")
+
+
 def resolve(name: str) -> Dataset:
     """``seed``, ``squad-dev``, ``squad-test``, or a folder holding
     ``questions.jsonl`` and a corpus (``docs.jsonl`` or a ``corpus/`` folder)."""
@@ -242,6 +271,8 @@ def resolve(name: str) -> Dataset:
         return seed()
     if name in ("squad-dev", "squad-test"):
         return squad(name.split("-", 1)[1])
+    if name == "pool-val":
+        return squad_json(POOL_VAL, "pool-val")
     path = Path(name)
     if path.is_dir():
         corpus = path / "docs.jsonl" if (path / "docs.jsonl").is_file() else path / "corpus"

@@ -22,7 +22,7 @@ QUALITY = (
     "citation_validity", "citation_recall", "citation_precision", "faithfulness",
     "evidence_recall", "evidence_precision",
     "exact_match", "f1", "answer_containment",
-    "abstention_precision", "abstention_recall", "abstention_f1", "false_abstention_rate",
+    "abstention_precision", "abstention_recall", "abstention_f1", "false_abstention_rate", "answerability_auc",
     "hit_at_k", "mrr",
 )
 LATENCY = ("latency_p50_ms", "latency_p95_ms")
@@ -51,6 +51,7 @@ class QuestionScore:
     hit: float | None = None
     reciprocal_rank: float | None = None
     latency_ms: float = 0.0
+    confidence: float | None = None  # the reader's best probability (Answer.confidence)
     unsupported: list[int] = field(default_factory=list)  # answer sentences the judge rejected
 
     def to_dict(self) -> dict:
@@ -189,14 +190,17 @@ def answer_text(answer: Answer) -> str:
 
 
 def accuracy(answer: Answer, question: Question) -> tuple[float | None, float | None, float | None]:
-    """(EM, F1, containment), each the max over the gold answers; 0 for an abstention."""
+    """(EM, F1, containment), each the max over the gold answers; 0 for an
+    abstention.  EM and F1 compare the short answer when there is one (what
+    SQuAD measures), else the whole answer; containment reads the whole answer."""
     if not question.answerable or not question.answers:
         return None, None, None
     if answer.abstained:
         return 0.0, 0.0, 0.0
     text = answer_text(answer)
-    return (max(exact_match(text, g) for g in question.answers),
-            max(token_f1(text, g) for g in question.answers),
+    short = answer.short_answer.text if answer.short_answer else text
+    return (max(exact_match(short, g) for g in question.answers),
+            max(token_f1(short, g) for g in question.answers),
             max(contains(text, g) for g in question.answers))
 
 
@@ -234,7 +238,7 @@ def score(question: Question, answer: Answer, texts: dict[str, str], judge: Judg
         faithfulness=faithfulness(answer, judge), evidence_recall=evidence_recall(answer, question),
         evidence_precision=evidence_precision(answer, question), exact_match=em, f1=f1,
         answer_containment=contained, hit=hit, reciprocal_rank=rr, latency_ms=round(latency_ms, 3),
-        unsupported=unsupported,
+        confidence=answer.confidence, unsupported=unsupported,
     )
 
 
@@ -271,6 +275,39 @@ def abstention(scores: list[QuestionScore]) -> dict[str, float | None]:
             "false_abstention_rate": fp / answerable if answerable else None}
 
 
+def roc_auc(positive: list[float], negative: list[float]) -> float | None:
+    """Probability that a random positive outscores a random negative (ties
+    count half): the Mann-Whitney form of ROC AUC."""
+    if not positive or not negative:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
+    return wins / (len(positive) * len(negative))
+
+
+def answerability_auc(scores: list[QuestionScore]) -> float | None:
+    """How well the reader's confidence separates answerable questions from
+    unanswerable ones (None for systems that give no confidence)."""
+    if any(s.confidence is None for s in scores):
+        return None
+    return roc_auc([s.confidence for s in scores if s.answerable],
+                   [s.confidence for s in scores if not s.answerable])
+
+
+def abstention_curve(scores: list[QuestionScore]) -> list[tuple[float, float, float]]:
+    """(threshold, false abstention rate, abstention recall) for every
+    threshold on the confidence: what any threshold would have given."""
+    if not scores or any(s.confidence is None for s in scores):
+        return []
+    pos = sorted(s.confidence for s in scores if s.answerable)
+    neg = sorted(s.confidence for s in scores if not s.answerable)
+    if not pos or not neg:
+        return []
+    import bisect
+
+    cuts = sorted({0.0, *pos, *neg, 1.0 + 1e-9})
+    return [(t, bisect.bisect_left(pos, t) / len(pos), bisect.bisect_left(neg, t) / len(neg)) for t in cuts]
+
+
 def aggregate(scores: list[QuestionScore]) -> dict[str, float | int | None]:
     total = sum(s.citations for s in scores)
     out: dict[str, float | int | None] = {
@@ -284,6 +321,7 @@ def aggregate(scores: list[QuestionScore]) -> dict[str, float | int | None]:
         "f1": _mean(s.f1 for s in scores),
         "answer_containment": _mean(s.answer_containment for s in scores),
         **abstention(scores),
+        "answerability_auc": answerability_auc(scores),
         "hit_at_k": _mean(s.hit for s in scores),
         "mrr": _mean(s.reciprocal_rank for s in scores),
         "latency_p50_ms": percentile([s.latency_ms for s in scores], 50),

@@ -1,5 +1,6 @@
 """What a run leaves behind: a terminal table, ``results.json``,
-``answers.jsonl``, ``report.md``, ``failures.md`` and ``chart.png``.
+``answers.jsonl``, ``report.md``, ``failures.md``, ``chart.png`` and
+``curves.png`` (each reader's abstention curve and calibration).
 
 Every output names the judge that produced its support-based numbers.
 """
@@ -11,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from evals.gate import GateFailure
-from evals.metrics import COUNTS, LATENCY, LOWER_IS_BETTER, QUALITY
+from evals.metrics import COUNTS, LATENCY, LOWER_IS_BETTER, QUALITY, abstention_curve
 from evals.runner import DatasetRun, RunResult
 
 #: Metrics drawn in the chart (all in [0, 1]).
@@ -75,7 +76,7 @@ def markdown(result: RunResult, gate: list[GateFailure] | None, chart: str | Non
         "",
     ]
     if chart:
-        parts += [f"![groundqa vs baselines]({chart})", ""]
+        parts += [f"![groundqa vs baselines]({chart})", "", "![abstention curves and calibration](curves.png)", ""]
     for d in result.datasets:
         parts += [f"## {d.name}", "", f"{d.description}; {d.documents} documents.", "", _markdown_table(d), ""]
     if gate is not None:
@@ -161,11 +162,54 @@ def chart(result: RunResult, path: Path) -> None:
     plt.close(fig)
 
 
+def curves(result: RunResult, path: Path) -> None:
+    """Per data set, for every system that reports a confidence: abstention
+    recall against false abstention over all thresholds (the dot is where it
+    runs), and a reliability diagram (share of answerable questions per
+    confidence bin; the diagonal is perfect calibration)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(result.datasets)
+    fig, axes = plt.subplots(2, n, figsize=(5.2 * n, 9), squeeze=False)
+    for col, d in enumerate(result.datasets):
+        roc, cal = axes[0, col], axes[1, col]
+        for s in d.systems:
+            curve = abstention_curve(s.scores)
+            if not curve:
+                continue
+            auc = s.metrics.get("answerability_auc")
+            line, = roc.plot([c[1] for c in curve], [c[2] for c in curve], label=f"{s.name} (AUC {auc:.2f})")
+            far, ar = s.metrics.get("false_abstention_rate"), s.metrics.get("abstention_recall")
+            if far is not None and ar is not None:
+                roc.plot([far], [ar], "o", color=line.get_color())
+            bins = [[] for _ in range(10)]
+            for q in s.scores:
+                bins[min(9, int(q.confidence * 10))].append(q.answerable)
+            xs = [(i + 0.5) / 10 for i, b in enumerate(bins) if b]
+            cal.plot(xs, [sum(b) / len(b) for b in bins if b], "o-", color=line.get_color(), label=s.name)
+        roc.plot([0, 1], [0, 1], ":", color="grey")
+        roc.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="false abstention rate (answerable refused)",
+                ylabel="abstention recall (unanswerable refused)", title=f"{d.name}: abstention curve")
+        roc.grid(alpha=0.3)
+        roc.legend(fontsize=8, loc="lower right")
+        cal.plot([0, 1], [0, 1], ":", color="grey")
+        cal.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence (best sentence's probability)",
+                ylabel="share answerable", title=f"{d.name}: calibration")
+        cal.grid(alpha=0.3)
+        cal.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def write(result: RunResult, out: Path, gate: list[GateFailure] | None = None) -> dict[str, Path]:
     """Write every file into ``out``; returns their paths by kind."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "answers": out / "answers.jsonl", "markdown": out / "report.md",
-             "failures": out / "failures.md", "chart": out / "chart.png"}
+             "failures": out / "failures.md", "chart": out / "chart.png", "curves": out / "curves.png"}
     summary = result.to_dict()
     if gate is not None:
         summary["gate"] = {"passed": not gate, "failures": [g.to_dict() for g in gate]}
@@ -181,6 +225,7 @@ def write(result: RunResult, out: Path, gate: list[GateFailure] | None = None) -
                                              "score": score.to_dict(), "answer": record},
                                             ensure_ascii=False) + "\n")
     chart(result, paths["chart"])
+    curves(result, paths["curves"])
     paths["markdown"].write_text(markdown(result, gate, paths["chart"].name), encoding="utf-8")
     paths["failures"].write_text(failures(result), encoding="utf-8")
     return paths

@@ -44,12 +44,13 @@ class Corpus:
     data dir and collection, no seed (``QA_NO_SEED`` semantics), so an eval
     never reads or writes the user's index."""
 
-    def __init__(self, dataset: Dataset, collection: str = "eval"):
+    def __init__(self, dataset: Dataset, collection: str = "eval", reader: str | None = None):
         from qa.engine import Engine
 
         self._tmp = tempfile.TemporaryDirectory(prefix="groundqa-eval-", ignore_cleanup_errors=True)
-        settings = replace(Settings.from_env(), data_dir=Path(self._tmp.name), chroma_url=None, seed=False,
-                           collection=collection)
+        base = Settings.from_env()
+        settings = replace(base, data_dir=Path(self._tmp.name), chroma_url=None, seed=False,
+                           collection=collection, reader=reader or base.reader)
         self.documents = dataset.documents
         self.engine = Engine(settings)
         report = self.engine.add_documents(self.documents)
@@ -72,19 +73,26 @@ class Corpus:
 
 
 class GroundQA:
-    """``Engine.answer`` with one retrieval mode."""
+    """``Engine.answer`` with one retrieval mode and one reader (the
+    configured one unless ``reader`` names another)."""
 
     LABELS = {"hybrid": "groundqa", "bm25": "bm25", "dense": "dense"}
 
-    def __init__(self, corpus: Corpus, mode: str = "hybrid"):
+    def __init__(self, corpus: Corpus, mode: str = "hybrid", reader: str | None = None):
+        from qa.reader import make_reader
+
         self.corpus = corpus
         self.mode = mode
-        self.name = self.LABELS[mode]
+        engine = corpus.engine
+        self.reader = make_reader(reader, engine.settings) if reader else engine.reader
+        self.name = self.LABELS[mode] if reader is None else f"{self.LABELS[mode]}-{reader}"
         self.label = {"hybrid": "groundqa (hybrid)", "bm25": "BM25 only", "dense": "dense only"}[mode]
-        self.top_k = corpus.engine.settings.top_k
+        self.label += f", {self.reader.name} reader"
+        self.top_k = engine.settings.top_k
 
     def answer(self, question: Question) -> Answer:
-        return self.corpus.engine.answer(question.question, history=list(question.history), mode=self.mode)
+        return self.corpus.engine.answer(question.question, history=list(question.history), mode=self.mode,
+                                         reader=self.reader)
 
     def chunks(self) -> dict[str, Range]:
         return self.corpus.chunks()
@@ -131,6 +139,10 @@ class LlamaIndexBaseline:
 
 
 def systems_for(corpus: Corpus) -> list[System]:
-    """groundqa first (it is what the gate checks), then the baselines."""
-    return [GroundQA(corpus, "hybrid"), LlamaIndexBaseline(corpus.documents, corpus.engine.embedder),
+    """groundqa first (it is what the gate checks), then the other readers on
+    the same retrieval, then the baselines.  The LLM reader runs only when
+    it is the configured one (it needs a server)."""
+    other = [r for r in ("cross-encoder", "heuristic") if r != corpus.engine.reader.name]
+    return [GroundQA(corpus, "hybrid"), *[GroundQA(corpus, "hybrid", r) for r in other],
+            LlamaIndexBaseline(corpus.documents, corpus.engine.embedder),
             GroundQA(corpus, "bm25"), GroundQA(corpus, "dense")]

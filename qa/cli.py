@@ -56,13 +56,15 @@ class Group(click.Group):
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the index lives [env QA_DATA_DIR].")
 @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env QA_CHROMA_URL].")
 @click.option("--no-seed", is_flag=True, default=None, help="Do not index the seed corpus into a fresh data dir [env QA_NO_SEED].")
+@click.option("--reader", type=click.Choice(["cross-encoder", "heuristic", "llm"]),
+              help="Who reads the candidate sentences [env QA_READER; default cross-encoder, or llm when --llm-url is set].")
 @click.option("--llm-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1, that picks the cited sentences [env QA_LLM_URL].")
 @click.option("--llm-model", help="The model's name on that server [env QA_LLM_MODEL].")
 @click.pass_context
-def main(ctx, data_dir, chroma_url, no_seed, llm_url, llm_model):
+def main(ctx, data_dir, chroma_url, no_seed, reader, llm_url, llm_model):
     """Ask questions of your documents; every answer sentence is cited."""
     settings = Settings.from_env(data_dir=data_dir, chroma_url=chroma_url, seed=False if no_seed else None,
-                                 llm_url=llm_url, llm_model=llm_model)
+                                 reader=reader, llm_url=llm_url, llm_model=llm_model)
     ctx.obj = Context(settings)
 
 

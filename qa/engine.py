@@ -11,6 +11,7 @@ import functools
 import re
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -59,13 +60,9 @@ class Engine:
         self.vector_index = VectorStoreIndex.from_vector_store(
             self.store.vector_store, embed_model=self.embedder, transformations=[self.embedder]
         )
-        # An LLM, when configured, decides which candidate sentences answer
-        # (qa.llm_select); its client is imported only then.
-        self.llm = None
-        if s.llm_url:
-            from qa.llm_select import make_llm
+        from qa.reader import make_reader
 
-            self.llm = make_llm(s)
+        self.reader = make_reader(s.reader_name, s)
         self._lock = threading.RLock()
         self._lexical = None
         self._revision = None
@@ -162,10 +159,15 @@ class Engine:
         return question.strip()
 
     @_store_errors
-    def answer(self, question: str, history: list | None = None, top_k: int | None = None,
-               mode: str = "hybrid", max_sentences: int | None = None) -> Answer:
+    def read(self, question: str, history: list | None = None, top_k: int | None = None,
+             mode: str = "hybrid", reader=None) -> "Reading":
+        """Retrieve and read, without choosing: what ``answer`` composes from,
+        and what a threshold sweep needs (the readings do not depend on the
+        thresholds).  ``reader`` overrides the configured one (the evals run
+        several side by side on one index)."""
         from llama_index.core.schema import QueryBundle
 
+        from index.chunk import spans_of
         from qa import extractive
 
         question = self.check_question(question)
@@ -181,24 +183,39 @@ class Engine:
         retriever = self.retriever(top_k, mode)
         nodes = retriever.retrieve(QueryBundle(query_str=query, embedding=qvec.tolist()))
         t1 = time.perf_counter()
-        keys = []
-        from index.chunk import spans_of
-
-        for n in nodes:
-            keys.extend(f"{n.node.metadata['doc_id']}@{s.index}" for s in spans_of(n.node))
-        vectors = self.store.sentence_vectors(sorted(set(keys)))
+        keys = sorted({f"{n.node.metadata['doc_id']}@{s.index}" for n in nodes for s in spans_of(n.node)})
+        vectors = self.store.sentence_vectors(keys)
         candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats)
-        most = max_sentences or self.settings.max_answer_sentences
-        if self.llm is not None:
-            from qa.llm_select import choose
-
-            chosen = choose(self.llm, question, context, candidates, most)
-        else:
-            chosen = extractive.select(candidates, most)
-        result = extractive.compose(question, chosen)
-        result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
-                                      n.node.get_content()) for n in nodes]
+        readings = (reader or self.reader).read(question, context, candidates)
         t2 = time.perf_counter()
-        result.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2),
-                             "total": round((t2 - t0) * 1000, 2)}
+        return Reading(question, nodes, readings, {"retrieve": t1 - t0, "read": t2 - t1})
+
+    def answer(self, question: str, history: list | None = None, top_k: int | None = None,
+               mode: str = "hybrid", max_sentences: int | None = None, reader=None) -> Answer:
+        from qa import extractive
+        from qa.reader import select
+
+        reader = reader or self.reader
+        t0 = time.perf_counter()
+        reading = self.read(question, history, top_k, mode, reader)
+        most = max_sentences or self.settings.max_answer_sentences
+        chosen = select(reading.readings, reader.threshold, reader.keep, most)
+        result = extractive.compose(reading.question, chosen, reading.readings)
+        result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
+                                      n.node.get_content()) for n in reading.nodes]
+        total = time.perf_counter() - t0
+        result.timings_ms = {"retrieve": round(reading.seconds["retrieve"] * 1000, 2),
+                             "answer": round((total - reading.seconds["retrieve"]) * 1000, 2),
+                             "total": round(total * 1000, 2)}
         return result
+
+
+@dataclass
+class Reading:
+    """What ``Engine.read`` found: the retrieved chunks and the reader's
+    judgement of every candidate sentence, best first."""
+
+    question: str
+    nodes: list
+    readings: list
+    seconds: dict[str, float]

@@ -1,8 +1,9 @@
-"""The default answerer: extractive, no LLM.
+"""Candidate sentences, the heuristic reader, and composing the answer.
 
-It scores every sentence of the retrieved chunks against the question and
-answers with the best ones, verbatim, each citing itself.  A sentence's score
-mixes two signals that fail differently:
+Every sentence of the retrieved chunks is a candidate.  Each gets a heuristic
+score, which orders the candidates for the readers (``qa.reader``) and is
+itself the ``heuristic`` reader, the one groundqa used before it had a
+reading model.  The score mixes two signals that fail differently:
 
 * ``dense``: cosine between the question and the sentence (MiniLM), which
   catches paraphrases;
@@ -10,7 +11,7 @@ mixes two signals that fail differently:
   the sentence, which keeps names and numbers honest.
 
 ``score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * cover``.  When the best
-score is below ``ABSTAIN_BELOW`` the answerer abstains.  Both constants were
+score is below ``ABSTAIN_BELOW`` the heuristic reader abstains.  Both constants were
 set once on development data only: the seed dev questions
 (``evals/data/seed_dev.jsonl``) and the *dev* half of the external SQuAD 2.0
 set (never its test half).  ``qa eval --sweep`` sweeps the threshold from 0.30
@@ -23,8 +24,9 @@ Separating near-miss questions from answerable ones is the weak point (ROC AUC
 of the best score: 0.62 on the dev data); it needs an entailment model, which
 no offline package ships.
 
-Further sentences join the answer when they score within ``KEEP_WITHIN`` of
-the best, which is how multi-sentence answers arise.
+Further sentences join the answer when they score at least ``KEEP_ABOVE``.
+The score is in [0, 1] but is not a calibrated probability; the trained
+reader's are.
 """
 
 from __future__ import annotations
@@ -35,12 +37,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.segment import Span
-from qa.cite import Answer, AnswerSentence, Citation
+from qa.cite import Answer, AnswerSentence, Citation, ShortAnswer
 from qa.retrieve import TermStats, terms
 
 DENSE_WEIGHT = 0.6
 ABSTAIN_BELOW = 0.54
-KEEP_WITHIN = 0.06
+#: Further sentences join the answer at this score or more.  Before readers
+#: shared one selection rule (``qa.reader.select``) they joined within 0.06 of
+#: the best; the shared rule needs an absolute bar, and this one is the
+#: abstention threshold plus that margin.
+KEEP_ABOVE = 0.60
 HISTORY_WEIGHT = 0.5
 #: A sentence lacking a number the question names ("... in 2018?") is about
 #: something else more often than not: its score is scaled by this factor.
@@ -144,11 +150,17 @@ def score_candidates(question: str, context: str | None, qvec: np.ndarray, nodes
     return sorted(out, key=lambda c: -c.score)
 
 
-def select(candidates: list[Candidate], max_sentences: int) -> list[Candidate]:
-    if not candidates or candidates[0].score < ABSTAIN_BELOW:
-        return []
-    best = candidates[0]
-    return reading_order([c for c in candidates if c.score >= best.score - KEEP_WITHIN][:max_sentences])
+class HeuristicReader:
+    """The heuristic score as a reader (``QA_READER=heuristic``)."""
+
+    name = "heuristic"
+    threshold = ABSTAIN_BELOW
+    keep = KEEP_ABOVE
+
+    def read(self, question: str, context: str | None, candidates: list[Candidate]):
+        from qa.reader import Reading
+
+        return [Reading(c, min(1.0, max(0.0, c.score))) for c in candidates]
 
 
 def reading_order(chosen: list[Candidate]) -> list[Candidate]:
@@ -160,14 +172,23 @@ def reading_order(chosen: list[Candidate]) -> list[Candidate]:
     return sorted(chosen, key=lambda c: (doc_rank[c.doc_id], c.doc_id, c.span.start))
 
 
-def compose(question: str, chosen: list[Candidate]) -> Answer:
+def compose(question: str, chosen: list, readings: list) -> Answer:
+    """The Answer for the chosen readings (``qa.reader.Reading``), verbatim,
+    each sentence citing itself; no readings chosen is an abstention.  The
+    best reading's probability is the answer's ``confidence`` either way."""
+    confidence = round(readings[0].probability, 4) if readings else 0.0
     if not chosen:
-        return Answer(question=question, abstained=True,
+        return Answer(question=question, abstained=True, confidence=confidence,
                       answer=f"The corpus does not say. No indexed sentence answers: “{question.strip()}”")
-    citations, sentences = [], []
-    for i, c in enumerate(chosen, start=1):
+    citations, sentences, short = [], [], None
+    for i, r in enumerate(chosen, start=1):
+        c = r.candidate
         citations.append(Citation(i, c.doc_id, c.title, c.source, c.span.index, c.span.start, c.span.end,
-                                  c.text, round(c.score, 4)))
+                                  c.text, round(r.probability, 4)))
         sentences.append(AnswerSentence(" ".join(c.text.split()), [i]))
+        if r.short and r is readings[0]:
+            a, b = r.short
+            short = ShortAnswer(c.text[a - c.span.start : b - c.span.start], c.doc_id, a, b, i)
     text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
-    return Answer(question=question, answer=text, abstained=False, sentences=sentences, citations=citations)
+    return Answer(question=question, answer=text, abstained=False, sentences=sentences, citations=citations,
+                  short_answer=short, confidence=confidence)

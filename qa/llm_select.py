@@ -1,11 +1,8 @@
-"""Optional: an LLM decides which retrieved sentences answer the question.
+"""The ``llm`` reader: an LLM decides which retrieved sentences answer.
 
-The extractive scorer (``qa.extractive``) cannot tell a near-miss from an
-answer: "How many people died of fentanyl in China?" matches a sentence about
-fentanyl seizures in China as well as a real answer would.  That judgement
-needs a model that reads, and none ships offline, so users who have one (any
-server speaking the OpenAI chat API: OpenAI, vLLM, llama.cpp, Ollama, LM
-Studio) can set ``QA_LLM_URL`` and ``QA_LLM_MODEL``.
+For users who have an LLM behind any server speaking the OpenAI chat API
+(OpenAI, vLLM, llama.cpp, Ollama, LM Studio): ``QA_LLM_URL`` and
+``QA_LLM_MODEL`` (with ``QA_READER=llm``, the default once a URL is set).
 
 The LLM never writes the answer.  It sees the question and the best-scoring
 candidate sentences, numbered, and replies with the numbers of those that
@@ -19,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from qa.extractive import Candidate, reading_order
+from qa.extractive import Candidate
 from qa.settings import Settings
 
 #: How many of the best-scoring candidates the LLM chooses from.
@@ -75,16 +72,31 @@ def parse(reply: str, n: int, most: int) -> list[int]:
     return chosen[:most]
 
 
-def choose(llm, question: str, context: str | None, candidates: list[Candidate],
-           max_sentences: int) -> list[Candidate]:
-    from llama_index.core.llms import ChatMessage
+class LLMReader:
+    """Chosen sentences get probability 1 (in the LLM's order), the others 0."""
 
-    shown = candidates[:POOL]
-    if not shown:
-        return []
-    text = prompt(question, context, shown, max_sentences)
-    try:
-        reply = llm.chat([ChatMessage(role="user", content=text)]).message.content or ""
-    except Exception as err:  # the client raises many types for "the server failed"
-        raise LLMUnavailable(f"LLM at {getattr(llm, 'api_base', '?')} failed: {type(err).__name__}: {err}") from None
-    return reading_order([shown[i] for i in parse(reply, len(shown), max_sentences)])
+    name = "llm"
+    threshold = 0.5
+    keep = 0.5
+
+    def __init__(self, settings: Settings):
+        self.llm = make_llm(settings)
+        self.most = settings.max_answer_sentences
+
+    def read(self, question: str, context: str | None, candidates: list[Candidate]):
+        from llama_index.core.llms import ChatMessage
+
+        from qa.reader import Reading
+
+        shown = candidates[:POOL]
+        if not shown:
+            return []
+        text = prompt(question, context, shown, self.most)
+        try:
+            reply = self.llm.chat([ChatMessage(role="user", content=text)]).message.content or ""
+        except Exception as err:  # the client raises many types for "the server failed"
+            raise LLMUnavailable(
+                f"LLM at {getattr(self.llm, 'api_base', '?')} failed: {type(err).__name__}: {err}") from None
+        picked = parse(reply, len(shown), self.most)
+        return ([Reading(shown[i], 1.0) for i in picked]
+                + [Reading(c, 0.0) for i, c in enumerate(shown) if i not in picked])

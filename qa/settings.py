@@ -35,10 +35,15 @@ class Settings:
     max_question_chars: int = 2000  # env QA_MAX_QUESTION_CHARS
     max_answer_sentences: int = 3  # env QA_MAX_ANSWER_SENTENCES
     chroma_timeout: float = 5.0  # env QA_CHROMA_TIMEOUT: seconds before a server counts as down
+    reader: str | None = None  # env QA_READER: cross-encoder | heuristic | llm (default: llm when llm_url is set, else cross-encoder)
     llm_url: str | None = None  # env QA_LLM_URL: an OpenAI-compatible server (…/v1) that picks the cited sentences
     llm_model: str | None = None  # env QA_LLM_MODEL: the model's name on that server
     llm_api_key: str | None = field(default=None, repr=False)  # env QA_LLM_API_KEY, else OPENAI_API_KEY
     llm_timeout: float = 30.0  # env QA_LLM_TIMEOUT: seconds before the LLM counts as down
+
+    @property
+    def reader_name(self) -> str:
+        return self.reader or ("llm" if self.llm_url else "cross-encoder")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -51,7 +56,7 @@ class Settings:
         }
         casts = {f.name: f.type for f in fields(cls)}
         for name in ("seed_dir", "collection", "top_k", "chunk_tokens", "chunk_overlap",
-                     "max_question_chars", "max_answer_sentences", "chroma_timeout", "llm_url", "llm_model",
+                     "max_question_chars", "max_answer_sentences", "chroma_timeout", "reader", "llm_url", "llm_model",
                      "llm_timeout"):
             raw = env.get("QA_" + name.upper())
             if raw:

@@ -19,7 +19,9 @@ def test_every_answer_keeps_the_contract(seeded_engine, seed_text, question):
     texts = {d.doc_id: seeded_engine.document(d.doc_id)[0].text for d in seeded_engine.documents()}
     assert contract_violations(result, texts) == []
     data = result.to_dict()
-    assert set(data) == {"question", "answer", "abstained", "sentences", "citations", "retrieved", "timings_ms"}
+    assert set(data) == {"question", "answer", "abstained", "sentences", "citations", "retrieved", "timings_ms",
+                         "short_answer", "confidence"}
+    assert 0.0 <= data["confidence"] <= 1.0
     assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
     for c in data["citations"]:
         assert seed_text[c["start"] : c["end"]] == c["text"]

@@ -12,7 +12,7 @@ import pytest
 from evals import datasets
 from evals.metrics import COUNTS, LATENCY, QUALITY
 
-SYSTEMS = ["groundqa", "llamaindex", "bm25", "dense"]
+SYSTEMS = ["groundqa", "groundqa-heuristic", "llamaindex", "bm25", "dense"]
 
 
 def qa_eval(*args, cwd=None):
@@ -24,9 +24,10 @@ def test_seed_run_writes_every_report(tmp_path):
     out = tmp_path / "out"
     run = qa_eval("-d", "seed", "--limit", "4", "--out", str(out))
     assert run.returncode == 0, run.stderr
-    for name in ("results.json", "report.md", "failures.md", "chart.png", "answers.jsonl"):
+    for name in ("results.json", "report.md", "failures.md", "chart.png", "curves.png", "answers.jsonl"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     results = json.loads((out / "results.json").read_text())
     assert results["judge"] == "default"
@@ -37,6 +38,8 @@ def test_seed_run_writes_every_report(tmp_path):
         assert system["metrics"]["questions"] == 4
         assert system["metrics"]["citation_validity"] == 1.0
     assert seed["systems"]["llamaindex"]["top_k"] == 2
+    assert seed["systems"]["groundqa"]["label"].endswith("cross-encoder reader")
+    assert seed["systems"]["llamaindex"]["metrics"]["answerability_auc"] is None
 
     assert "judge: default" in run.stdout and "groundqa" in run.stdout
     report = (out / "report.md").read_text()
@@ -147,21 +150,21 @@ def test_shipped_datasets_resolve_gold_sentences():
             assert not q.evidence
 
 
-def test_sweep_moves_abstention_with_the_threshold_and_restores_it():
-    from evals.sweep import sweep
-    from qa import extractive
+def test_sweep_moves_abstention_with_the_threshold():
+    from evals.sweep import best, sweep
 
-    before = extractive.ABSTAIN_BELOW
     small = datasets.seed()
     small.questions = [q for q in small.questions if q.id in {"seed-001", "seed-002", "seed-073", "seed-049"}]
-    low, high = sweep((-1.0, 2.0), datasets=[small], show_progress=False)
-    assert extractive.ABSTAIN_BELOW == before
-    assert low.abstention_recall == 0.0 and low.evidence_recall > 0
-    assert high.abstention_recall == 1.0 and high.evidence_recall == 0.0
+    rows, reader = sweep((0.0, 1.01), (1.01,), datasets=[small], show_progress=False)
+    low, high = (r.per_dataset["seed"] for r in rows)
+    assert reader.name == "cross-encoder"
+    assert low["ar"] == 0.0 and low["far"] == 0.0 and low["er"] > 0
+    assert high["ar"] == 1.0 and high["far"] == 1.0 and high["er"] == 0.0
+    assert best(rows).objective == max(r.objective for r in rows)
 
 
 def test_sweep_refuses_the_test_split():
     from evals.sweep import sweep
 
     with pytest.raises(ValueError, match="squad-test"):
-        sweep((0.5,), datasets=[datasets.squad("test")], show_progress=False)
+        sweep((0.5,), (0.5,), datasets=[datasets.squad("test")], show_progress=False)

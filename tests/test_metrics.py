@@ -150,9 +150,28 @@ def test_accuracy_takes_the_best_gold_answer_and_zero_for_abstention():
     assert metrics.accuracy(ABSTAIN, q) == (0.0, 0.0, 0.0)
 
 
+def test_exact_match_reads_the_short_answer_when_there_is_one():
+    from qa.cite import ShortAnswer
+
+    q = question(S0, answers=("25",))
+    a = answer((S0, [1]), citations=[cite(1, S0)])
+    a.short_answer = ShortAnswer("25", "d", S0.index("25"), S0.index("25") + 2, 1)
+    assert metrics.accuracy(a, q) == (1.0, 1.0, 1.0)
+
+
 # abstention ---------------------------------------------------------------------
-def _score(answerable: bool, abstained: bool) -> QuestionScore:
-    return QuestionScore("x", "", answerable, abstained)
+def _score(answerable: bool, abstained: bool, confidence: float | None = None) -> QuestionScore:
+    return QuestionScore("x", "", answerable, abstained, confidence=confidence)
+
+
+def test_answerability_auc_and_the_abstention_curve():
+    scores = [_score(True, False, 0.9), _score(True, False, 0.6), _score(False, True, 0.3),
+              _score(False, False, 0.7)]
+    assert metrics.answerability_auc(scores) == 0.75  # 3 of the 4 (answerable, unanswerable) pairs ordered
+    curve = metrics.abstention_curve(scores)
+    assert curve[0] == (0.0, 0.0, 0.0) and curve[-1][1:] == (1.0, 1.0)
+    assert (0.6, 0.0, 0.5) in curve  # refusing below 0.6 refuses one unanswerable question, no answerable one
+    assert metrics.answerability_auc([_score(True, False), _score(False, True)]) is None
 
 
 def test_answering_an_unanswerable_question_counts_against_abstention():

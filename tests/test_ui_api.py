@@ -174,6 +174,21 @@ def test_rendering_escapes_everything():
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or "&lt;b&gt;" in html
 
 
+def test_short_answer_is_bold_inside_its_sentence_and_escaped():
+    text = "Made by <i>Ann</i>  Lee\nin 1962."
+    a = text.index("<i>")
+    cite = {"id": 1, "doc_id": "d", "title": "T", "source": "s", "sentence_index": 0, "start": 100,
+            "end": 100 + len(text), "text": text, "score": 0.934}
+    short = {"text": "<i>Ann</i>  Lee", "doc_id": "d", "start": 100 + a, "end": 100 + a + 15, "citation": 1}
+    answer = {"abstained": False, "citations": [cite], "short_answer": short,
+              "sentences": [{"text": " ".join(text.split()), "citations": [1]}]}
+    html = render.answer_html(0, answer, {})
+    bold = '<strong class="qa-short">&lt;i&gt;Ann&lt;/i&gt; Lee</strong>'
+    assert html.count(bold) == 2  # in the answer and in its source line
+    assert "Made by " + bold + " in 1962." in html and "p = 0.93" in html
+    assert "<i>" not in html
+
+
 def test_viewer_marks_every_cited_sentence_and_the_current_one():
     text = "One. Two. Three."
     cites = [{"id": i + 1, "doc_id": "d", "title": "T", "source": "s", "sentence_index": i, "start": a, "end": b,

@@ -94,6 +94,10 @@ def test_ask_then_open_a_citation(session):
     for sentence in first.locator(".qa-sentence").all():  # each sentence is followed by its markers
         assert sentence.evaluate("s => s.nextElementSibling && s.nextElementSibling.matches('.qa-cite')")
     expect(first.locator(".qa-sources li").first).to_contain_text("2018-09-24")
+    expect(first.locator(".qa-sources li").first).to_contain_text(re.compile(r"p = (0\.[5-9]\d|1\.00)"))
+    short = first.locator(".qa-answer-text strong.qa-short")  # the short answer, bold inside its sentence
+    expect(short).to_have_count(1)
+    assert squash(short.inner_text()) in squash(first.locator(".qa-sentence").first.inner_text())
     shot(page, "01-answer.png")
 
     second = ask(page, "What did Donald Trump tweet?")  # the viewer now shows this answer's first source
@@ -195,13 +199,13 @@ def test_every_control_has_a_label(session):
     page.get_by_role("tab", name="Chat").click()
 
 
-def test_settings_list_only_available_modes(session):
+def test_settings_list_only_available_readers(session):
     page, _, _ = session
     page.get_by_role("tab", name="Settings").click()
     expect(page.get_by_label("Passages retrieved (top_k)").first).to_be_visible()
-    page.get_by_label("Answer mode").click()
-    expect(page.get_by_role("option")).to_have_count(1)
-    expect(page.get_by_role("option")).to_contain_text("extractive")
+    page.get_by_label("Reader").click()
+    expect(page.get_by_role("option")).to_have_count(2)  # no LLM is configured
+    expect(page.get_by_role("option").first).to_contain_text("cross-encoder")
     page.keyboard.press("Escape")
     shot(page, "06-settings.png")
 

@@ -33,10 +33,12 @@ from ui.library import ACCEPTED, Library, size_text  # noqa: E402
 
 STATIC = Path(__file__).parent / "static"
 
-#: Answer modes the dropdown offers: only those that can run here.  Only the
-#: extractive answerer exists; a generative mode joins this list when the
-#: engine gains one.
-ANSWER_MODES = ("extractive",)
+#: How the Settings tab names each reader (``qa.reader``).
+READER_LABELS = {
+    "cross-encoder": "Reading model (trained cross-encoder)",
+    "heuristic": "Heuristic (word cover + cosine)",
+    "llm": "LLM (the configured server)",
+}
 
 #: Questions the seed article (Global Times, 2018-09-24) answers.
 EXAMPLES = [
@@ -73,8 +75,20 @@ def launch_options() -> dict:
 def build(engine) -> gr.Blocks:
     """The whole app for ``engine``.  Launch it with ``**launch_options()``
     for its theme and CSS (``launch`` below does)."""
+    from qa.reader import READERS, make_reader
+
     library = Library(engine)
     default_k = engine.settings.top_k
+    # Only readers that can run here are offered; the LLM needs a server.
+    available = [r for r in READERS if r != "llm" or engine.settings.llm_url]
+    readers = {engine.reader.name: engine.reader}
+
+    def reader_for(name: str):
+        if name not in available:
+            raise ValueError(f"reader {name!r} is not available on this server")
+        if name not in readers:
+            readers[name] = make_reader(name, engine.settings)
+        return readers[name]
 
     def doc_meta() -> dict[str, render.DocMeta]:
         return {d.doc_id: render.DocMeta(d.title, d.date) for d in engine.documents()}
@@ -91,7 +105,7 @@ def build(engine) -> gr.Blocks:
         chosen = answer["citations"][ids.index(cite)]
         return render.viewer_html(turn, answer, cite, engine.document(chosen["doc_id"]))
 
-    def respond(question: str, turns: list, top_k: float, mode: str):
+    def respond(question: str, turns: list, top_k: float, reader: str):
         question = (question or "").strip()
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -101,9 +115,8 @@ def build(engine) -> gr.Blocks:
         meta = doc_meta()
         yield render.messages(turns, meta), "", gr.skip(), gr.skip()
         try:
-            if mode not in ANSWER_MODES:
-                raise ValueError(f"answer mode {mode!r} is not available")
-            result = engine.answer(question, history=history, top_k=int(top_k or default_k)).to_dict()
+            result = engine.answer(question, history=history, top_k=int(top_k or default_k),
+                                   reader=reader_for(reader)).to_dict()
         except (ValueError, RuntimeError) as err:  # bad input; the store went away (StoreUnavailable)
             turns[-1] = {"question": question, "error": str(err)}
             yield render.messages(turns, meta), gr.skip(), turns, gr.skip()
@@ -244,11 +257,13 @@ def build(engine) -> gr.Blocks:
                     top_k = gr.Slider(1, 20, value=default_k, step=1, label="Passages retrieved (top_k)",
                                       info="How many chunks the retriever hands to the answerer.",
                                       elem_id="qa-top-k")
-                    mode = gr.Dropdown(list(ANSWER_MODES), value=ANSWER_MODES[0], label="Answer mode",
-                                       info="Extractive: answers quote the documents verbatim. Only modes "
-                                            "available on this server are listed.", elem_id="qa-mode")
+                    reader = gr.Dropdown([(READER_LABELS[r], r) for r in available], value=engine.reader.name,
+                                         label="Reader",
+                                         info="Who decides which retrieved sentences answer, and when the "
+                                              "documents do not say. Answers always quote them verbatim.",
+                                         elem_id="qa-reader")
 
-        ask = {"fn": respond, "inputs": [question, turns, top_k, mode],
+        ask = {"fn": respond, "inputs": [question, turns, top_k, reader],
                "outputs": [chatbot, question, turns, viewer], "show_progress": "hidden", **private}
         question.submit(**ask)
         ask_button.click(**ask)

@@ -36,6 +36,22 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def quote_html(citation: dict, short: dict | None) -> str:
+    """A cited sentence on one line, escaped, with the short answer in bold
+    when it lies in this sentence (placed by offsets, not by searching)."""
+    text = citation["text"]
+    if not short or short.get("citation") != citation["id"]:
+        return esc(squash(text))
+    a, b = short["start"] - citation["start"], short["end"] - citation["start"]
+    if not 0 <= a < b <= len(text):
+        return esc(squash(text))
+    pre, mid, post = (_SPACES.sub(" ", part) for part in (text[:a], text[a:b], text[b:]))
+    return f'{esc(pre.lstrip())}<strong class="qa-short">{esc(mid)}</strong>{esc(post.rstrip())}'
+
+
 @dataclass(frozen=True)
 class DocMeta:
     """What the chat shows about a cited document beside its title."""
@@ -81,26 +97,32 @@ def answer_html(turn: int, answer: dict, docs: dict[str, DocMeta], shown: int | 
                 '<p class="qa-abstain-hint">Nothing is cited. Try other words, or add a document that covers it.</p>'
                 '</div>')
     citations = {c["id"]: c for c in answer["citations"]}
+    short = answer.get("short_answer")
     sentences = answer["sentences"] if shown is None else answer["sentences"][:shown]
     parts = []
     for s in sentences:
         marks = " ".join(marker(turn, cid, citations.get(cid, {}).get("title", "")) for cid in s["citations"])
-        parts.append(f'<span class="qa-sentence">{esc(s["text"])}</span> {marks}')
+        own = citations.get(s["citations"][0]) if len(s["citations"]) == 1 else None
+        text = quote_html(own, short) if own and squash(own["text"]) == s["text"] else esc(s["text"])
+        parts.append(f'<span class="qa-sentence">{text}</span> {marks}')
     body = f'<p class="qa-answer-text">{" ".join(parts)}</p>'
     if shown is not None and shown < len(answer["sentences"]):
         return f'<div class="qa-answer qa-streaming">{body}</div>'
-    return f'<div class="qa-answer">{body}{sources_html(turn, answer["citations"], docs)}</div>'
+    return f'<div class="qa-answer">{body}{sources_html(turn, answer["citations"], docs, short)}</div>'
 
 
-def sources_html(turn: int, citations: list[dict], docs: dict[str, DocMeta]) -> str:
+def sources_html(turn: int, citations: list[dict], docs: dict[str, DocMeta], short: dict | None = None) -> str:
     rows = []
     for c in citations:
         meta = docs.get(c["doc_id"])
         title = meta.title if meta else c["title"]
         when = f' · <span class="qa-date">{esc(meta.date)}</span>' if meta and meta.date else ""
+        prob = (f' · <span class="qa-prob" title="the reader\'s probability that this sentence answers">'
+                f'p = {float(c["score"]):.2f}</span>')
         rows.append(f'<li>{marker(turn, c["id"], title)}<span class="qa-source-body">'
-                    f'<span class="qa-quote">{esc(squash(c["text"]))}</span>'
-                    f'<span class="qa-source-meta"><span class="qa-title">{esc(title)}</span>{when}</span></span></li>')
+                    f'<span class="qa-quote">{quote_html(c, short)}</span>'
+                    f'<span class="qa-source-meta"><span class="qa-title">{esc(title)}</span>{when}{prob}</span>'
+                    '</span></li>')
     return f'<div class="qa-sources"><div class="qa-sources-head">Sources</div><ol>{"".join(rows)}</ol></div>'
 
 
