@@ -96,13 +96,16 @@ def _sweep(datasets, write_calibration: bool) -> None:
     from evals import sweep as sweeping
 
     try:
-        rows, reader = sweeping.sweep(datasets=datasets)
+        result = sweeping.sweep(datasets=datasets)
     except ValueError as err:
         _fail(str(err))
-    click.echo(sweeping.render(rows, (reader.threshold, reader.keep)))
+    reader = result.reader
+    click.echo(sweeping.render(result.rows, (reader.threshold, reader.keep)))
+    if result.combiner:
+        click.echo(f"Combiner {result.combiner}, fitted on {result.fitted_on}")
     if write_calibration:
         path = getattr(reader, "path", None)
         if path is None:
             _fail(f"the {reader.name} reader keeps its thresholds in code, not in a calibration file")
-        chosen = sweeping.write(rows, reader, path.parent / "calibration.json")
+        chosen = sweeping.write(result, path.parent / "calibration.json")
         click.echo(f"Wrote {path.parent / 'calibration.json'}: threshold {chosen.threshold}, keep {chosen.keep}")

@@ -79,12 +79,10 @@ class GroundQA:
     LABELS = {"hybrid": "groundqa", "bm25": "bm25", "dense": "dense"}
 
     def __init__(self, corpus: Corpus, mode: str = "hybrid", reader: str | None = None):
-        from qa.reader import make_reader
-
         self.corpus = corpus
         self.mode = mode
         engine = corpus.engine
-        self.reader = make_reader(reader, engine.settings) if reader else engine.reader
+        self.reader = engine.reader_for(reader)
         self.name = self.LABELS[mode] if reader is None else f"{self.LABELS[mode]}-{reader}"
         self.label = {"hybrid": "groundqa (hybrid)", "bm25": "BM25 only", "dense": "dense only"}[mode]
         self.label += f", {self.reader.name} reader"

@@ -32,7 +32,8 @@ def answer(question: str, history: list | None = None, **options) -> Answer:
     """Answer ``question`` from the indexed corpus.
 
     Options: ``top_k`` (chunks retrieved), ``mode`` ("hybrid", "dense",
-    "bm25"), ``max_sentences``, and ``settings`` (a :class:`Settings`).
+    "bm25"), ``max_sentences``, ``reader`` ("cross-encoder", "heuristic",
+    "llm"; default: the configured one) and ``settings`` (a :class:`Settings`).
     Raises ``ValueError`` for an empty question or one over the length limit.
     """
     settings = options.pop("settings", None)

@@ -63,6 +63,7 @@ class Engine:
         from qa.reader import make_reader
 
         self.reader = make_reader(s.reader_name, s)
+        self._readers = {self.reader.name: self.reader}
         self._lock = threading.RLock()
         self._lexical = None
         self._revision = None
@@ -147,6 +148,20 @@ class Engine:
             self._retrievers[key] = HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode)
         return self._retrievers[key]
 
+    def reader_for(self, reader=None):
+        """The configured reader, another one by name (made once, then
+        kept), or ``reader`` itself when it is already a Reader."""
+        if reader is None:
+            return self.reader
+        if not isinstance(reader, str):
+            return reader
+        with self._lock:
+            if reader not in self._readers:
+                from qa.reader import make_reader
+
+                self._readers[reader] = make_reader(reader, self.settings)
+            return self._readers[reader]
+
     # answering ---------------------------------------------------------------
     def check_question(self, question) -> str:
         if not isinstance(question, str):
@@ -160,11 +175,11 @@ class Engine:
 
     @_store_errors
     def read(self, question: str, history: list | None = None, top_k: int | None = None,
-             mode: str = "hybrid", reader=None) -> "Reading":
+             mode: str = "hybrid", reader=None) -> "ReadResult":
         """Retrieve and read, without choosing: what ``answer`` composes from,
         and what a threshold sweep needs (the readings do not depend on the
-        thresholds).  ``reader`` overrides the configured one (the evals run
-        several side by side on one index)."""
+        thresholds).  ``reader`` (a name or a Reader) overrides the
+        configured one, as in ``answer``."""
         from llama_index.core.schema import QueryBundle
 
         from index.chunk import spans_of
@@ -186,16 +201,16 @@ class Engine:
         keys = sorted({f"{n.node.metadata['doc_id']}@{s.index}" for n in nodes for s in spans_of(n.node)})
         vectors = self.store.sentence_vectors(keys)
         candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats)
-        readings = (reader or self.reader).read(question, context, candidates)
+        readings = self.reader_for(reader).read(question, context, candidates)
         t2 = time.perf_counter()
-        return Reading(question, nodes, readings, {"retrieve": t1 - t0, "read": t2 - t1})
+        return ReadResult(question, nodes, readings, {"retrieve": t1 - t0, "read": t2 - t1})
 
     def answer(self, question: str, history: list | None = None, top_k: int | None = None,
                mode: str = "hybrid", max_sentences: int | None = None, reader=None) -> Answer:
         from qa import extractive
         from qa.reader import select
 
-        reader = reader or self.reader
+        reader = self.reader_for(reader)
         t0 = time.perf_counter()
         reading = self.read(question, history, top_k, mode, reader)
         most = max_sentences or self.settings.max_answer_sentences
@@ -211,7 +226,7 @@ class Engine:
 
 
 @dataclass
-class Reading:
+class ReadResult:
     """What ``Engine.read`` found: the retrieved chunks and the reader's
     judgement of every candidate sentence, best first."""
 

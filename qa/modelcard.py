@@ -52,12 +52,15 @@ not needed at run time.
   positive; {cfg['negatives_per_answerable']} other sentences of its paragraph, drawn at random, are negatives;
   every sentence of an unanswerable question's paragraph is a negative
   (SQuAD 2.0 wrote those questions to look answerable: they are near misses).
-- **Synthetic hard negatives.** For {cfg['swaps_per_question']:.0%} of the answerable questions, a name or
-  number that the question shares with its answer sentence is replaced, in the
-  question or in the sentence, by another of the same kind from the same
-  article; the pair is a negative. Epoch 1 held {kinds['real']:,} real pairs,
-  {kinds['swap-question']:,} question swaps and {kinds['swap-sentence']:,} sentence swaps
-  ({report['pairs_per_epoch']:,} pairs; each epoch draws its own sample).
+- **Synthetic hard negatives.** For each answerable question, a name or
+  number that the question shares with its answer sentence is replaced by
+  another of the same kind from the same article, once in the question and
+  once in the sentence (when the article has one); each such pair is a
+  negative. For {cfg['deletions_per_question']:.0%} of them, the answer sentence with the answer
+  cut out is a negative too. Epoch 1 held {kinds.get('real', 0):,} real pairs,
+  {kinds.get('swap-question', 0):,} question swaps, {kinds.get('swap-sentence', 0):,} sentence swaps and
+  {kinds.get('delete-answer', 0):,} deleted answers ({report['pairs_per_epoch']:,} pairs; each epoch draws its own
+  sample).
 - **Objective.** Binary cross-entropy on the `[CLS]` logit plus
   {cfg['span_weight']} × the mean of the start and end cross-entropies (SQuAD 2.0 style: the
   span of a negative is `[CLS]`).

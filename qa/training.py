@@ -12,7 +12,8 @@ Why these choices, each measured or argued in ``index/model/reader/README.md``:
 * **Synthetic hard negatives.** A name or number the question shares with its
   answer sentence is swapped for another of the same article, in the question
   or in the sentence, and the pair becomes a negative: the model must check
-  who and what, not only topic.
+  who and what, not only topic.  The answer sentence with the answer cut out
+  is a negative too: the topic is all there, only what was asked is missing.
 * **A span head** (SQuAD 2.0 style, the null answer at ``[CLS]``) trained next
   to the pair classifier: it gives a short answer inside the cited sentence and
   a second opinion on "no answer".
@@ -31,6 +32,7 @@ import math
 import random
 import re
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -65,9 +67,10 @@ class Config:
     weight_decay: float = 0.01
     span_weight: float = 0.5
     negatives_per_answerable: int = 3
-    swaps_per_question: float = 0.6
+    swaps_per_question: int = 2  # tries per answerable question: a question swap, then a sentence swap
+    deletions_per_question: float = 0.5  # share of answerable questions that also get their answer deleted
     checkpoint_every: int = 200
-    evals_per_epoch: int = 2
+    evals_per_epoch: int = 1
     limit: int | None = None  # questions per file, for smoke runs
     threads: int = 2
 
@@ -143,34 +146,54 @@ def make_pairs(questions: list[dict], cfg: Config, rng: random.Random, all_pairs
         if not all_pairs:
             others = rng.sample(others, min(len(others), cfg.negatives_per_answerable))
         pairs.extend(Pair(q["id"], q["question"], sents[i], 0) for i in others)
-        if all_pairs or rng.random() >= cfg.swaps_per_question:
+        if all_pairs:
             continue
         key = q["title"]
         if key not in article_entities:
             article_entities[key] = sorted({e for para in q["article"] for e in entities(para)})
-        swapped = swap_negative(q, article_entities[key], rng)
-        if swapped:
-            pairs.append(swapped)
+        for kind in ("swap-question", "swap-sentence")[: cfg.swaps_per_question]:
+            swapped = swap_negative(q, article_entities[key], rng, kind)
+            if swapped:
+                pairs.append(swapped)
+        if rng.random() < cfg.deletions_per_question:
+            deleted = delete_answer(q)
+            if deleted:
+                pairs.append(deleted)
     return pairs
 
 
-def swap_negative(q: dict, pool: list[str], rng: random.Random) -> Pair | None:
+def delete_answer(q: dict) -> Pair | None:
+    """The answer sentence with the answer cut out: every topical word is
+    still there, only what the question asks for is missing, so it is a
+    negative ("Which two precursors…?" against "… two precursors …")."""
+    if not q["answers"]:
+        return None
+    i, a, b = q["answers"][0]
+    sentence = q["sentences"][i]
+    rest = re.sub(r"\s{2,}", " ", (sentence[:a].rstrip() + " " + sentence[b:].lstrip()).strip())
+    if len(rest) < 20 or rest == sentence:
+        return None
+    return Pair(q["id"], q["question"], rest, 0, kind="delete-answer")
+
+
+def swap_negative(q: dict, pool: list[str], rng: random.Random, kind: str) -> Pair | None:
     """A name or number shared by the question and its answer sentence,
-    replaced in one of them by another of the same kind from the article."""
+    replaced by another of the same kind from the article, in the question
+    (``kind="swap-question"``) or in the sentence (``"swap-sentence"``)."""
     sentence = q["sentences"][q["gold"][0]]
     shared = [e for e in entities(q["question"]) if e in sentence]
     if not shared:
         return None
     e = rng.choice(shared)
-    kind = _is_number(e)
-    choices = [o for o in pool if _is_number(o) == kind and o != e and o not in sentence
+    number = _is_number(e)
+    choices = [o for o in pool if _is_number(o) == number and o != e and o not in sentence
                and o not in q["question"] and e not in o]
     if not choices:
         return None
     other = rng.choice(choices)
-    if rng.random() < 0.5:
-        return Pair(q["id"], q["question"].replace(e, other), sentence, 0, kind="swap-question")
-    return Pair(q["id"], q["question"], sentence.replace(e, other), 0, kind="swap-sentence")
+    if kind == "swap-question":
+        return Pair(q["id"], q["question"].replace(e, other), sentence, 0, kind=kind)
+    return Pair(q["id"], q["question"], sentence.replace(e, other), 0, kind=kind)
 
 
 # model ------------------------------------------------------------------------
@@ -359,8 +382,7 @@ def train(cfg: Config) -> dict:
     for _ in range(cfg.epochs):
         pairs = make_pairs(train_q, cfg, rng)
         plan.append(batches(pairs, cfg.batch_size, rng, tokenizer))
-    counts = {k: sum(1 for p in make_pairs(train_q, cfg, random.Random(cfg.seed)) if p.kind == k)
-              for k in ("real", "swap-question", "swap-sentence")}
+    counts = dict(Counter(p.kind for batch in plan[0] for p in batch))
     steps_per_epoch = len(plan[0])
     total = sum(len(p) for p in plan)
     print(f"{len(train_q)} training questions, {sum(len(b) for b in plan[0])} pairs per epoch {counts}, "

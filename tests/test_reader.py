@@ -34,11 +34,15 @@ def test_shipped_model_matches_its_card():
 
 
 def test_calibration_was_chosen_by_the_sweep():
+    from evals.sweep import SweepRow, best
+
     calibration = json.loads((MODEL_DIR / "calibration.json").read_text())
     assert 0 < calibration["threshold"] < 1
-    assert calibration["grid"], "the sweep's table is kept with its choice"
-    chosen = max(calibration["grid"], key=lambda r: r["objective"])["objective"]
-    assert calibration["chosen"]["objective"] >= chosen - 0.002
+    rows = [SweepRow(**r) for r in calibration["grid"]]
+    assert rows, "the sweep's table is kept with its choice"
+    assert (best(rows).threshold, best(rows).keep) == (calibration["threshold"], calibration["keep"])
+    reader = CrossEncoderReader()
+    assert (reader.threshold, reader.keep) == (calibration["threshold"], calibration["keep"])
 
 
 def test_the_answering_sentence_outscores_its_neighbours(reader):
@@ -50,7 +54,7 @@ def test_the_answering_sentence_outscores_its_neighbours(reader):
     ]
     probs = reader.probabilities([question] * 3, sentences)
     assert probs.argmax() == 1
-    assert probs[1] > 0.5 > max(probs[0], probs[2])
+    assert probs[1] > 2 * max(probs[0], probs[2])
 
 
 def test_a_sentence_about_someone_else_is_not_an_answer(reader):
@@ -117,10 +121,11 @@ def test_an_installed_wheel_answers_with_the_shipped_model_and_no_torch(tmp_path
         assert {"index/model/reader/model.onnx", "index/model/reader/calibration.json"} <= names
         z.extractall(tmp_path / "site")
     script = (
-        "import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
+        "import sys\n"
         "import qa, qa.reader\n"
         "assert qa.reader.__file__.startswith(sys.argv[1]), qa.reader.__file__\n"
         "a = qa.answer('How many times stronger than morphine is fentanyl?')\n"
+        "assert not {'torch', 'transformers'} & set(sys.modules), 'answering imported torch'\n"
         "print(a.abstained, a.citations[0].score if a.citations else None)\n"
     )
     env = {"PYTHONPATH": str(tmp_path / "site"), "QA_DATA_DIR": str(tmp_path / "data"),
@@ -130,3 +135,32 @@ def test_an_installed_wheel_answers_with_the_shipped_model_and_no_torch(tmp_path
     assert out.returncode == 0, out.stderr[-2000:]
     abstained, score = out.stdout.split()
     assert abstained == "False" and float(score) > 0.5
+
+
+def test_readers_can_be_chosen_per_question_by_name(seeded_engine):
+    question = "How many times stronger than morphine is fentanyl?"
+    trained = seeded_engine.answer(question)
+    heuristic = seeded_engine.answer(question, reader="heuristic")
+    assert heuristic.citations[0].text == trained.citations[0].text
+    assert heuristic.short_answer is None and trained.short_answer is not None
+    assert seeded_engine.reader_for("heuristic") is seeded_engine.reader_for("heuristic")
+    with pytest.raises(ValueError, match="reader must be one of"):
+        seeded_engine.answer(question, reader="oracle")
+
+
+def test_the_combiner_learns_which_signal_to_trust():
+    """Labels that follow the heuristic score and not the model: the fit
+    weights the heuristic and its probabilities track the labels."""
+    import random
+
+    from qa.reader import Combiner
+
+    rng = random.Random(0)
+    rows = []
+    for _ in range(2000):
+        h = rng.random()
+        rows.append((rng.uniform(0.05, 0.95), h, int(rng.random() < h)))
+    c = Combiner.fit(rows)
+    assert abs(c.w_model) < 0.3 and c.w_heuristic > 3
+    assert c(0.5, 0.9) > 0.75 and c(0.5, 0.1) < 0.25
+    assert Combiner()(0.8, 0.1) == pytest.approx(0.8)

@@ -75,20 +75,12 @@ def launch_options() -> dict:
 def build(engine) -> gr.Blocks:
     """The whole app for ``engine``.  Launch it with ``**launch_options()``
     for its theme and CSS (``launch`` below does)."""
-    from qa.reader import READERS, make_reader
+    from qa.reader import READERS
 
     library = Library(engine)
     default_k = engine.settings.top_k
     # Only readers that can run here are offered; the LLM needs a server.
     available = [r for r in READERS if r != "llm" or engine.settings.llm_url]
-    readers = {engine.reader.name: engine.reader}
-
-    def reader_for(name: str):
-        if name not in available:
-            raise ValueError(f"reader {name!r} is not available on this server")
-        if name not in readers:
-            readers[name] = make_reader(name, engine.settings)
-        return readers[name]
 
     def doc_meta() -> dict[str, render.DocMeta]:
         return {d.doc_id: render.DocMeta(d.title, d.date) for d in engine.documents()}
@@ -115,8 +107,10 @@ def build(engine) -> gr.Blocks:
         meta = doc_meta()
         yield render.messages(turns, meta), "", gr.skip(), gr.skip()
         try:
+            if reader not in available:
+                raise ValueError(f"reader {reader!r} is not available on this server")
             result = engine.answer(question, history=history, top_k=int(top_k or default_k),
-                                   reader=reader_for(reader)).to_dict()
+                                   reader=reader).to_dict()
         except (ValueError, RuntimeError) as err:  # bad input; the store went away (StoreUnavailable)
             turns[-1] = {"question": question, "error": str(err)}
             yield render.messages(turns, meta), gr.skip(), turns, gr.skip()
