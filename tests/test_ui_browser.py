@@ -203,7 +203,7 @@ def test_settings_list_only_available_readers(session):
     page, _, _ = session
     page.get_by_role("tab", name="Settings").click()
     expect(page.get_by_label("Passages retrieved (top_k)").first).to_be_visible()
-    page.get_by_label("Reader").click()
+    page.get_by_role("combobox", name="Reader").click()
     expect(page.get_by_role("option")).to_have_count(2)  # no LLM is configured
     expect(page.get_by_role("option").first).to_contain_text("cross-encoder")
     page.keyboard.press("Escape")
