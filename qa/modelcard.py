@@ -100,9 +100,12 @@ The fp32 ONNX export matches torch to {a['max_abs_prob_diff_onnx_fp32_torch']}.
 
 ## Thresholds
 
-Not part of the model: `calibration.json` beside it holds the abstention
-threshold and the bar for further sentences, chosen by
-`qa eval --sweep --write` on development data only (see `evals/sweep.py`).
+Not part of the model: `calibration.json` beside it holds what
+`qa eval --sweep --write` chose on development data only (see
+`evals/sweep.py`): the combiner (a logistic regression of the model's logit
+and groundqa's heuristic score, fitted on the candidate sentences that
+retrieval proposes for the `val.json` questions), the abstention threshold on
+the combined probability, and the bar for further sentences.
 
 ## Limits
 
@@ -110,6 +113,10 @@ English only; trained on encyclopaedic prose (Wikipedia), one sentence at a
 time without its neighbours, so a sentence whose subject is a pronoun is
 judged without knowing who "he" is. SQuAD-style questions; other question
 styles were seen only through groundqa's dev questions, never in training.
+Paraphrased questions that share few words with their answer get low
+probabilities (the heuristic score in the combiner makes up part of that).
+Separating near-miss questions from answerable ones remains the weak point:
+answerability AUC 0.67 on `val.json`.
 """
 
 
