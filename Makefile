@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test bench reader install clean
+.PHONY: run test bench reader train-reader install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,13 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m evals.bench
 
 # Train the reading model (index/model/reader/); not part of `make test`.
-reader: $(VENV)/.installed-train
+# torch gets a venv of its own, so the one `make run` and `make test` use
+# stays without it.
+reader:
+	$(MAKE) VENV=.venv-train train-reader
+
+train-reader: $(VENV)/.installed-train
 	$(BIN)/python -m qa.training
 
 clean:
-	rm -rf $(VENV) artifacts
+	rm -rf $(VENV) .venv-train artifacts
