@@ -162,6 +162,9 @@ class HeuristicReader:
 
         return [Reading(c, min(1.0, max(0.0, c.score))) for c in candidates]
 
+    def warm(self) -> None:
+        """Nothing to load: the heuristic score comes with the candidates."""
+
 
 def reading_order(chosen: list[Candidate]) -> list[Candidate]:
     """Sentences of one document in the order they appear there; documents in

@@ -83,6 +83,9 @@ class LLMReader:
         self.llm = make_llm(settings)
         self.most = settings.max_answer_sentences
 
+    def warm(self) -> None:
+        """Nothing to load: the LLM is a server."""
+
     def read(self, question: str, context: str | None, candidates: list[Candidate]):
         from llama_index.core.llms import ChatMessage
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -77,6 +77,11 @@ class Reader(Protocol):
     def read(self, question: str, context: str | None, candidates: list[Candidate]) -> list[Reading]:
         """Readings best first; ``context`` is the earlier question a
         follow-up leans on (``extractive.resolve_history``), or None."""
+        ...
+
+    def warm(self) -> None:
+        """Start loading whatever ``read`` needs without waiting for it, so
+        that a cold start loads it while retrieval runs."""
         ...
 
 
@@ -200,9 +205,28 @@ class CrossEncoderReader:
         self.threshold = float(values.get("threshold", 0.5))
         self.keep = float(values.get("keep", 0.5))
         self.combiner = Combiner(**values["combiner"]) if combine and values.get("combiner") else Combiner()
+        self._loaded = None
+        self._loading = threading.Lock()
 
-    @cached_property
+    def warm(self) -> None:
+        if self._loaded is None:
+            threading.Thread(target=self._load_quietly, name="reader-warm", daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        """A failed warm-up is reported by the ``read`` that needs the model."""
+        try:
+            self._runtime
+        except Exception:
+            pass
+
+    @property
     def _runtime(self):
+        with self._loading:
+            if self._loaded is None:
+                self._loaded = self._load()
+            return self._loaded
+
+    def _load(self):
         import onnxruntime as ort
 
         if not self.path.is_file():
