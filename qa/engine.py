@@ -171,6 +171,7 @@ class Engine:
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise ValueError(f"question is {len(question)} characters long; the limit is {limit} (QA_MAX_QUESTION_CHARS)")
+        _refuse_surrogates(question, "question")
         return question.strip()
 
     @_store_errors
@@ -192,7 +193,11 @@ class Engine:
         if top_k < 1:
             raise ValueError("top_k must be at least 1")
         t0 = time.perf_counter()
+        reader = self.reader_for(reader)
+        reader.warm()
         context = extractive.resolve_history(question, history)
+        if context:
+            _refuse_surrogates(context, "the history's earlier question")
         query = f"{context} {question}" if context else question
         qvec = self.embedder.embed([query])[0]
         retriever = self.retriever(top_k, mode)
@@ -201,7 +206,7 @@ class Engine:
         keys = sorted({f"{n.node.metadata['doc_id']}@{s.index}" for n in nodes for s in spans_of(n.node)})
         vectors = self.store.sentence_vectors(keys)
         candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats)
-        readings = self.reader_for(reader).read(question, context, candidates)
+        readings = reader.read(question, context, candidates)
         t2 = time.perf_counter()
         return ReadResult(question, nodes, readings, {"retrieve": t1 - t0, "read": t2 - t1})
 
@@ -223,6 +228,14 @@ class Engine:
                              "answer": round((total - reading.seconds["retrieve"]) * 1000, 2),
                              "total": round(total * 1000, 2)}
         return result
+
+
+def _refuse_surrogates(text: str, what: str) -> None:
+    """A lone surrogate (Python allows one in a str, e.g. from
+    surrogateescape) is not text: no tokenizer or JSON encoder takes it."""
+    lone = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
+    if lone is not None:
+        raise ValueError(f"{what} is not valid Unicode: a lone surrogate U+{ord(text[lone]):04X} at character {lone}")
 
 
 @dataclass

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def qa(*args, data_dir, **kw):
     return subprocess.run([sys.executable, "-m", "qa", "--data-dir", str(data_dir), *args],
@@ -38,6 +40,26 @@ def test_ask_json_index_list_add_remove(tmp_path):
 def test_bad_questions_exit_2_with_a_message(tmp_path):
     out = qa("ask", "   ", data_dir=tmp_path)
     assert out.returncode == 2 and "question is empty" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.fixture(scope="module")
+def seeded_dir(tmp_path_factory):
+    data = tmp_path_factory.mktemp("cli-seeded")
+    assert qa("index", "list", data_dir=data).returncode == 0
+    return data
+
+
+@pytest.mark.parametrize("question,code", [("What did Wang Yi say?", 0), ("", 2), ("x" * 2001, 2),
+                                           ("\udc80 fentanyl", 2), ("<b>{{7*7}}</b> ' OR 1=1; --", 0),
+                                           ("\u202e\x1b[31m🙂", 0)])
+def test_odd_questions_answer_or_exit_2(seeded_dir, question, code):
+    """``\\udc80`` reaches qa as the invalid UTF-8 byte 0x80 in argv."""
+    out = qa("ask", "--json", question, data_dir=seeded_dir)
+    assert out.returncode == code, out.stderr
+    if code == 0:
+        json.loads(out.stdout)
+    else:
+        assert out.stderr.startswith("Error: ") and "Traceback" not in out.stderr
 
 
 def test_chat_keeps_the_conversation(tmp_path):

@@ -33,6 +33,17 @@ def client(server):
     return Client(server.url, verbose=False)
 
 
+def call_raw(server, api: str, data: list) -> str:
+    """One call through Gradio's HTTP API without gradio_client, which
+    cannot send what JSON can (a lone surrogate) or what it would refuse."""
+    body = json.dumps({"data": data}).encode()
+    request = urllib.request.Request(f"{server.url}gradio_api/call/{api}", data=body,
+                                     headers={"Content-Type": "application/json"})
+    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
+    with urllib.request.urlopen(f"{server.url}gradio_api/call/{api}/{event}", timeout=60) as response:
+        return response.read().decode()
+
+
 def texts_for(client, answer: Answer) -> dict[str, str]:
     return {d: client.predict(d, api_name="/document")["text"] for d in {c.doc_id for c in answer.citations}}
 
@@ -63,6 +74,18 @@ def test_answer_accepts_history_as_list_or_json(client):
 def test_bad_question_is_a_clear_error(client):
     with pytest.raises(Exception, match="empty"):
         client.predict("   ", [], 4, api_name="/answer")
+
+
+@pytest.mark.parametrize("question", ["<img src=x onerror=alert(1)> {{7*7}}", "\u202e🙂\x00", "1234567890" * 20])
+def test_odd_questions_keep_the_contract(client, question):
+    answer = ask(client, question)
+    assert contract_violations(answer, texts_for(client, answer)) == []
+
+
+@pytest.mark.parametrize("question,error", [("\udc80 fentanyl", "lone surrogate"), ("x" * 2001, "limit")])
+def test_unusable_questions_are_clear_errors(server, question, error):
+    stream = call_raw(server, "answer", [question, [], 4])
+    assert "event: error" in stream and error in stream
 
 
 def test_upload_ask_remove(client, server, tmp_path):
@@ -114,12 +137,7 @@ def test_upload_rejects_unsupported_types_and_clashing_ids(client, tmp_path):
 def test_upload_refuses_server_paths(server):
     """A file dict naming a path on the server (not one uploaded through
     Gradio) must not be read."""
-    body = json.dumps({"data": [{"path": str(Path(__file__).resolve())}]}).encode()
-    request = urllib.request.Request(server.url + "gradio_api/call/upload", data=body,
-                                     headers={"Content-Type": "application/json"})
-    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
-    with urllib.request.urlopen(f"{server.url}gradio_api/call/upload/{event}", timeout=60) as response:
-        stream = response.read().decode()
+    stream = call_raw(server, "upload", [{"path": str(Path(__file__).resolve())}])
     assert "event: error" in stream and "added" not in stream
 
 
