@@ -97,6 +97,27 @@ def _bound_requests(client, timeout: float) -> None:
 
 
 @dataclass(frozen=True)
+class Problem:
+    doc_id: str
+    what: str
+    repaired: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    """What :meth:`Store.check` found."""
+
+    documents: int
+    sentences: int
+    chunks: int
+    problems: list[Problem]
+
+    @property
+    def clean(self) -> bool:
+        return all(p.repaired for p in self.problems)
+
+
+@dataclass(frozen=True)
 class Entries:
     """Everything one document puts in the store: its record's vector, its
     sentence spans with their vectors (same order), and its chunk nodes."""
@@ -230,7 +251,13 @@ class Store:
         }
 
     def remove(self, doc_id: str) -> bool:
+        """The record is marked incomplete before anything is dropped, so a
+        removal cut short leaves a document :meth:`repair` finishes removing,
+        never one that lists as complete with entries missing."""
         exists = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
+        if exists:
+            self.documents.update(ids=[doc_id], metadatas=[{"complete": False}])
+            self._bump()
         self._drop_entries([doc_id])
         self.documents.delete(ids=[doc_id])
         if exists:
@@ -243,6 +270,62 @@ class Store:
         for doc_id in got["ids"]:
             self.remove(doc_id)
         return list(got["ids"])
+
+    def check(self, repair: bool = False) -> "Check":
+        """Verify the store's invariants: every complete document has exactly
+        the sentences and chunks its record counts, with offsets inside its
+        text; no sentence or chunk belongs to a document that is not there.
+        With ``repair``, drop what breaks them: incomplete documents (an
+        interrupted ingest or removal), inconsistent ones (re-add them) and
+        orphan entries."""
+        records = {}
+        got = self.documents.get(include=["metadatas", "documents"])
+        for doc_id, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
+            records[doc_id] = (meta, text)
+        entries = {"sentences": self._entry_counts(self.sentences, with_spans=True),
+                   "chunks": self._entry_counts(self.chunks)}
+        problems: list[Problem] = []
+        for doc_id, (meta, text) in sorted(records.items()):
+            if not meta.get("complete"):
+                problems.append(Problem(doc_id, "incomplete: an ingest or removal was interrupted"))
+                continue
+            spans = json.loads(meta.get("spans") or "[]")
+            if any(not 0 <= a < b <= len(text or "") for _, a, b in spans):
+                problems.append(Problem(doc_id, "a sentence's offsets lie outside the document's text"))
+            for kind in ("sentences", "chunks"):
+                have, want = entries[kind].get(doc_id, (0, set()))[0], int(meta.get(kind, -1))
+                if have != want:
+                    problems.append(Problem(doc_id, f"{have} {kind} stored, the record says {want}"))
+            stored = entries["sentences"].get(doc_id, (0, set()))[1]
+            if stored and stored != {(i, a, b) for i, a, b in spans}:
+                problems.append(Problem(doc_id, "stored sentence offsets differ from the record's"))
+        for kind, counts in entries.items():
+            for doc_id in sorted(set(counts) - set(records)):
+                problems.append(Problem(doc_id, f"{counts[doc_id][0]} orphan {kind} (no document record)"))
+        if repair and problems:
+            broken = sorted({p.doc_id for p in problems})
+            for doc_id in broken:
+                self.remove(doc_id)
+            problems = [Problem(p.doc_id, p.what, repaired=True) for p in problems]
+        complete = [d for d, (m, _) in records.items() if m.get("complete")]
+        return Check(documents=len(complete), sentences=sum(c for c, _ in entries["sentences"].values()),
+                     chunks=sum(c for c, _ in entries["chunks"].values()), problems=problems)
+
+    def _entry_counts(self, collection, with_spans: bool = False) -> dict[str, tuple[int, set]]:
+        """Entries per doc_id (and, for sentences, their (index, start, end)),
+        read in pages of metadata only."""
+        counts: dict[str, tuple[int, set]] = {}
+        offset, page = 0, self.batch * 5
+        while True:
+            got = collection.get(include=["metadatas"], limit=page, offset=offset)
+            for meta in got["metadatas"]:
+                n, spans = counts.get(meta.get("doc_id"), (0, set()))
+                if with_spans:
+                    spans.add((meta.get("index"), meta.get("start"), meta.get("end")))
+                counts[meta.get("doc_id")] = (n + 1, spans)
+            if len(got["ids"]) < page:
+                return counts
+            offset += len(got["ids"])
 
     def _drop_entries(self, doc_ids: list[str]) -> None:
         where = {"doc_id": {"$in": doc_ids}}

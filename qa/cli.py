@@ -178,6 +178,27 @@ def index_remove(obj: Context, doc_ids):
         fail(f"no such document: {', '.join(unknown)}", 1)
 
 
+@index.command("check")
+@click.option("--repair", is_flag=True, help="Drop incomplete and inconsistent documents and orphan entries.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def index_check(obj: Context, repair, as_json):
+    """Verify the store: every document complete, every entry belongs to one.
+
+    Exits 1 while a problem remains (run again with --repair)."""
+    result = obj.engine.check(repair)
+    lines = [f"{result.documents} documents, {result.sentences} sentences, {result.chunks} chunks"]
+    for p in result.problems:
+        lines.append(f"{p.doc_id}: {p.what}" + (" (repaired: dropped)" if p.repaired else ""))
+    if not result.problems:
+        lines.append("no problems")
+    data = {"documents": result.documents, "sentences": result.sentences, "chunks": result.chunks,
+            "clean": result.clean, "problems": [p.__dict__ for p in result.problems]}
+    emit(data, as_json, "\n".join(lines))
+    if not result.clean:
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=7860, show_default=True, type=int)

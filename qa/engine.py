@@ -114,6 +114,15 @@ class Engine:
             return removed
 
     @_store_errors
+    def check(self, repair: bool = False):
+        """``Store.check``; after a repair the lexical index follows the store."""
+        with self._lock:
+            result = self.store.check(repair)
+            if repair and result.problems:
+                self.lexical()
+            return result
+
+    @_store_errors
     def documents(self):
         """Listed once per store revision: the UI asks on every question."""
         with self._lock:

@@ -66,3 +66,12 @@ def test_chat_keeps_the_conversation(tmp_path):
     out = qa("chat", data_dir=tmp_path, input="Who is Ruan Zongze?\nWhat did he say about drug dealers?\n\n")
     assert out.returncode == 0, out.stderr
     assert "drug dealers can mix" in out.stdout
+
+
+def test_index_check_on_a_fresh_index(seeded_dir):
+    out = qa("index", "check", "--json", data_dir=seeded_dir)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["clean"] and report["problems"] == [] and report["documents"] == 1
+    listed = json.loads(qa("index", "list", "--json", data_dir=seeded_dir).stdout)
+    assert report["sentences"] == sum(d["sentences"] for d in listed)

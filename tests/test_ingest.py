@@ -58,3 +58,41 @@ def test_an_interrupted_document_is_repaired_on_the_next_ingest(empty_engine, tm
     assert report.repaired == ["half"] and report.added == ["half"]
     assert [d.doc_id for d in empty_engine.documents()] == ["half"]
     assert empty_engine.store.sentences.count() == 2
+
+def _problems(engine, repair=False):
+    return [(p.doc_id, p.what.split(":")[0]) for p in engine.check(repair).problems]
+
+
+def test_check_finds_and_repairs_an_interrupted_removal(empty_engine, tmp_path, monkeypatch):
+    empty_engine.add([_write(tmp_path / "gone.txt", "One sentence here. Another one there.\n"),
+                      _write(tmp_path / "kept.txt", "A third sentence. And a fourth.\n")])
+    assert empty_engine.check().problems == []
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(empty_engine.store.chunks), "delete", crash)
+    with pytest.raises(KeyboardInterrupt):
+        empty_engine.remove("gone")  # record marked incomplete, entries not yet dropped
+    monkeypatch.undo()
+    assert [d.doc_id for d in empty_engine.documents()] == ["kept"]  # never listed half-removed
+    assert _problems(empty_engine) == [("gone", "incomplete")]
+    repaired = empty_engine.check(repair=True)
+    assert repaired.clean and [p.repaired for p in repaired.problems] == [True]
+    after = empty_engine.check()
+    assert after.problems == [] and (after.documents, after.sentences) == (1, 2)
+    assert empty_engine.answer("What is the third sentence?").citations[0].doc_id == "kept"
+
+
+def test_check_finds_orphans_and_missing_entries(empty_engine, tmp_path):
+    empty_engine.add([_write(tmp_path / "a.txt", "Alpha is first. Beta is second.\n"),
+                      _write(tmp_path / "b.txt", "Gamma is third. Delta is fourth.\n")])
+    store = empty_engine.store
+    store.documents.delete(ids=["a"])  # entries left without their record
+    store.sentences.delete(ids=["b@1"])  # a complete document missing a sentence
+    found = _problems(empty_engine)
+    assert ("a", "2 orphan sentences (no document record)") in found
+    assert ("b", "1 sentences stored, the record says 2") in found
+    assert not empty_engine.check().clean
+    assert empty_engine.check(repair=True).clean
+    assert empty_engine.check().problems == [] and store.sentences.count() == 0 and store.chunks.count() == 0
