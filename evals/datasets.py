@@ -22,7 +22,7 @@ from qa.settings import PROJECT_ROOT
 EVALS_DIR = Path(__file__).resolve().parent
 SEED_QUESTIONS = EVALS_DIR / "data" / "seed_dev.jsonl"
 SEED_CORPUS = PROJECT_ROOT / "seeds"
-SQUAD_DIR = PROJECT_ROOT.parent / "shared" / "data" / "squad2-normans"
+SQUAD_DIR = EVALS_DIR / "data" / "squad2-normans"
 POOL_VAL = PROJECT_ROOT.parent / "shared" / "data" / "squad2-pool" / "val.json"
 NAMED = ("seed", "squad-dev", "squad-test", "pool-val")
 
@@ -230,7 +230,7 @@ def seed() -> Dataset:
 
 def squad(split: str) -> Dataset:
     if not (SQUAD_DIR / "docs.jsonl").is_file():
-        raise DatasetError(f"{SQUAD_DIR}: the SQuAD 2.0 Normans set is missing (expected ../shared/data/squad2-normans)")
+        raise DatasetError(f"{SQUAD_DIR}: the SQuAD 2.0 Normans set is missing")
     docs = load_corpus(SQUAD_DIR / "docs.jsonl")
     return Dataset(f"squad-{split}", "squad2-normans", docs, load_questions(SQUAD_DIR / "qa.jsonl", docs, split),
                    f"SQuAD 2.0 'Normans', {split} split, against all {len(docs)} paragraphs")
