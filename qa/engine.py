@@ -242,9 +242,11 @@ class Engine:
 def _refuse_surrogates(text: str, what: str) -> None:
     """A lone surrogate (Python allows one in a str, e.g. from
     surrogateescape) is not text: no tokenizer or JSON encoder takes it."""
-    lone = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
-    if lone is not None:
-        raise ValueError(f"{what} is not valid Unicode: a lone surrogate U+{ord(text[lone]):04X} at character {lone}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"{what} is not valid Unicode: a lone surrogate U+{ord(text[err.start]):04X} "
+                         f"at character {err.start}") from None
 
 
 @dataclass
