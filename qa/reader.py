@@ -207,9 +207,12 @@ class CrossEncoderReader:
         self.combiner = Combiner(**values["combiner"]) if combine and values.get("combiner") else Combiner()
         self._loaded = None
         self._loading = threading.Lock()
+        self._warming = False
 
     def warm(self) -> None:
-        if self._loaded is None:
+        """One background load at most; ``read`` waits for it on the lock."""
+        if self._loaded is None and not self._warming:
+            self._warming = True
             threading.Thread(target=self._load_quietly, name="reader-warm", daemon=True).start()
 
     def _load_quietly(self) -> None:
