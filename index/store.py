@@ -17,7 +17,7 @@ half-indexed document behind.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -278,53 +278,45 @@ class Store:
         With ``repair``, drop what breaks them: incomplete documents (an
         interrupted ingest or removal), inconsistent ones (re-add them) and
         orphan entries."""
-        records = {}
         got = self.documents.get(include=["metadatas", "documents"])
-        for doc_id, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
-            records[doc_id] = (meta, text)
-        entries = {"sentences": self._entry_counts(self.sentences, with_spans=True),
-                   "chunks": self._entry_counts(self.chunks)}
+        records = {d: (m, t) for d, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
+        entries = {"sentences": self._entries_by_doc(self.sentences), "chunks": self._entries_by_doc(self.chunks)}
         problems: list[Problem] = []
         for doc_id, (meta, text) in sorted(records.items()):
             if not meta.get("complete"):
                 problems.append(Problem(doc_id, "incomplete: an ingest or removal was interrupted"))
                 continue
-            spans = json.loads(meta.get("spans") or "[]")
+            spans = {tuple(span) for span in json.loads(meta.get("spans") or "[]")}
             if any(not 0 <= a < b <= len(text or "") for _, a, b in spans):
                 problems.append(Problem(doc_id, "a sentence's offsets lie outside the document's text"))
             for kind in ("sentences", "chunks"):
-                have, want = entries[kind].get(doc_id, (0, set()))[0], int(meta.get(kind, -1))
+                have, want = len(entries[kind].get(doc_id, [])), int(meta.get(kind, -1))
                 if have != want:
                     problems.append(Problem(doc_id, f"{have} {kind} stored, the record says {want}"))
-            stored = entries["sentences"].get(doc_id, (0, set()))[1]
-            if stored and stored != {(i, a, b) for i, a, b in spans}:
+            stored = {(m.get("index"), m.get("start"), m.get("end")) for m in entries["sentences"].get(doc_id, [])}
+            if stored and stored != spans:
                 problems.append(Problem(doc_id, "stored sentence offsets differ from the record's"))
-        for kind, counts in entries.items():
-            for doc_id in sorted(set(counts) - set(records)):
-                problems.append(Problem(doc_id, f"{counts[doc_id][0]} orphan {kind} (no document record)"))
+        for kind, by_doc in entries.items():
+            for doc_id in sorted(set(by_doc) - set(records)):
+                problems.append(Problem(doc_id, f"{len(by_doc[doc_id])} orphan {kind} (no document record)"))
         if repair and problems:
-            broken = sorted({p.doc_id for p in problems})
-            for doc_id in broken:
+            for doc_id in sorted({p.doc_id for p in problems}):
                 self.remove(doc_id)
-            problems = [Problem(p.doc_id, p.what, repaired=True) for p in problems]
+            problems = [replace(p, repaired=True) for p in problems]
         complete = [d for d, (m, _) in records.items() if m.get("complete")]
-        return Check(documents=len(complete), sentences=sum(c for c, _ in entries["sentences"].values()),
-                     chunks=sum(c for c, _ in entries["chunks"].values()), problems=problems)
+        return Check(documents=len(complete), sentences=sum(map(len, entries["sentences"].values())),
+                     chunks=sum(map(len, entries["chunks"].values())), problems=problems)
 
-    def _entry_counts(self, collection, with_spans: bool = False) -> dict[str, tuple[int, set]]:
-        """Entries per doc_id (and, for sentences, their (index, start, end)),
-        read in pages of metadata only."""
-        counts: dict[str, tuple[int, set]] = {}
+    def _entries_by_doc(self, collection) -> dict[str, list[dict]]:
+        """Every entry's metadata, grouped by doc_id, read in pages."""
+        by_doc: dict[str, list[dict]] = {}
         offset, page = 0, self.batch * 5
         while True:
             got = collection.get(include=["metadatas"], limit=page, offset=offset)
             for meta in got["metadatas"]:
-                n, spans = counts.get(meta.get("doc_id"), (0, set()))
-                if with_spans:
-                    spans.add((meta.get("index"), meta.get("start"), meta.get("end")))
-                counts[meta.get("doc_id")] = (n + 1, spans)
+                by_doc.setdefault(meta.get("doc_id"), []).append(meta)
             if len(got["ids"]) < page:
-                return counts
+                return by_doc
             offset += len(got["ids"])
 
     def _drop_entries(self, doc_ids: list[str]) -> None:

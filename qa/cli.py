@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -193,7 +194,7 @@ def index_check(obj: Context, repair, as_json):
     if not result.problems:
         lines.append("no problems")
     data = {"documents": result.documents, "sentences": result.sentences, "chunks": result.chunks,
-            "clean": result.clean, "problems": [p.__dict__ for p in result.problems]}
+            "clean": result.clean, "problems": [asdict(p) for p in result.problems]}
     emit(data, as_json, "\n".join(lines))
     if not result.clean:
         sys.exit(1)
