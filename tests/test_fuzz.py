@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from qa.cite import contract_violations
 
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "150"))
-REFUSED = "empty|limit|lone surrogate"
+REFUSED = ("empty", "limit", "lone surrogate")
 
 any_char = st.characters(exclude_categories=())  # every code point, surrogates and controls included
 hostile = st.sampled_from([
@@ -43,7 +43,7 @@ def test_generated_questions_get_an_answer_or_a_value_error(seeded_engine, texts
     try:
         result = seeded_engine.answer(question, history=history)
     except ValueError as err:
-        assert any(word in str(err) for word in REFUSED.split("|")), str(err)
+        assert any(word in str(err) for word in REFUSED), str(err)
         return
     assert contract_violations(result, texts) == []
     json.loads(result.to_json())
