@@ -210,10 +210,13 @@ class CrossEncoderReader:
         self._warming = False
 
     def warm(self) -> None:
-        """One background load at most; ``read`` waits for it on the lock."""
+        """One background load at most; ``read`` waits for it on the lock.
+        Not a daemon thread: a process that exits while onnxruntime is
+        building the session (``qa ask`` failing fast) would abort in C++
+        ("terminate called") instead of exiting with its own code."""
         if self._loaded is None and not self._warming:
             self._warming = True
-            threading.Thread(target=self._load_quietly, name="reader-warm", daemon=True).start()
+            threading.Thread(target=self._load_quietly, name="reader-warm").start()
 
     def _load_quietly(self) -> None:
         """A failed warm-up is reported by the ``read`` that needs the model."""
