@@ -14,9 +14,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from qa.cite import Answer, AnswerSentence, Citation, Retrieved
+from qa.engine import AnswerTimeout
 from qa.settings import Settings
 
-__all__ = ["Answer", "AnswerSentence", "Citation", "Retrieved", "Settings", "answer", "get_engine"]
+__all__ = ["Answer", "AnswerSentence", "AnswerTimeout", "Citation", "Retrieved", "Settings", "answer", "get_engine"]
 
 
 @lru_cache(maxsize=4)
@@ -34,7 +35,10 @@ def answer(question: str, history: list | None = None, **options) -> Answer:
     Options: ``top_k`` (chunks retrieved), ``mode`` ("hybrid", "dense",
     "bm25"), ``max_sentences``, ``reader`` ("cross-encoder", "heuristic",
     "llm"; default: the configured one) and ``settings`` (a :class:`Settings`).
-    Raises ``ValueError`` for an empty question or one over the length limit.
+    Raises ``ValueError`` for bad input (an empty question, one over the
+    length limit, a lone surrogate, ``top_k`` outside 1–50) and
+    :class:`AnswerTimeout` (a ``RuntimeError``) when the answer runs over
+    ``Settings.answer_timeout``.
     """
     settings = options.pop("settings", None)
     return get_engine(settings).answer(question, history=history, **options)

@@ -41,15 +41,17 @@ def emit(data, as_json: bool, text: str) -> None:
 
 
 class Group(click.Group):
-    """Turns an unreachable store or LLM into one line on stderr and exit code 1."""
+    """Turns an unreachable store or LLM, or an answer over its time budget,
+    into one line on stderr and exit code 1."""
 
     def invoke(self, ctx):
         from index.store import StoreUnavailable
+        from qa.engine import AnswerTimeout
         from qa.llm_select import LLMUnavailable
 
         try:
             return super().invoke(ctx)
-        except (StoreUnavailable, LLMUnavailable) as err:
+        except (StoreUnavailable, LLMUnavailable, AnswerTimeout) as err:
             fail(str(err), 1)
 
 
@@ -94,6 +96,8 @@ def ask(obj: Context, question, as_json, k, mode, history):
 @click.pass_obj
 def chat(obj: Context, k):
     """A conversation in the terminal; follow-up questions use the history."""
+    from qa.engine import AnswerTimeout
+
     history: list[str] = []
     click.echo("Ask a question (empty line or Ctrl-D to quit).")
     while True:
@@ -105,7 +109,7 @@ def chat(obj: Context, k):
             break
         try:
             result = obj.engine.answer(question, history=history, top_k=k)
-        except ValueError as err:
+        except (ValueError, AnswerTimeout) as err:
             click.echo(f"Error: {err}", err=True)
             continue
         click.echo(result.render() + "\n")
@@ -205,9 +209,12 @@ def index_check(obj: Context, repair, as_json):
 @click.option("--port", default=7860, show_default=True, type=int)
 @click.pass_obj
 def serve(obj: Context, host, port):
-    """Start the chat UI in the browser."""
+    """Start the chat UI in the browser.  A document that an earlier server,
+    killed mid-upload or mid-removal, left half-written is removed first."""
     from ui.app import launch
 
+    for doc_id in obj.engine.repair():
+        click.echo(f"Repaired: removed {doc_id}, left incomplete by an interrupted ingest or removal", err=True)
     launch(obj.engine, host=host, port=port)
 
 

@@ -21,6 +21,16 @@ from qa.settings import Settings
 
 MODES = ("hybrid", "dense", "bm25")
 
+#: More chunks than this would only make the answer slower: the reader reads
+#: a fixed pool of the best sentences whatever ``top_k`` is.
+MAX_TOP_K = 50
+
+
+class AnswerTimeout(RuntimeError):
+    """An answer ran over ``Settings.answer_timeout``.  The budget is checked
+    between stages (retrieval, reading), so a worker is never held longer
+    than the budget plus one stage."""
+
 
 def _store_errors(method):
     """A Chroma server that goes away mid-session surfaces as StoreUnavailable
@@ -114,6 +124,15 @@ class Engine:
             return removed
 
     @_store_errors
+    def repair(self) -> list[str]:
+        """Drop documents left incomplete (``Store.repair``); their ids."""
+        with self._lock:
+            removed = self.store.repair()
+            if removed:
+                self.lexical()
+            return removed
+
+    @_store_errors
     def check(self, repair: bool = False):
         """``Store.check``; after a repair the lexical index follows the store."""
         with self._lock:
@@ -199,9 +218,10 @@ class Engine:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         top_k = top_k or self.settings.top_k
-        if top_k < 1:
-            raise ValueError("top_k must be at least 1")
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
         t0 = time.perf_counter()
+        budget = self.settings.answer_timeout
         reader = self.reader_for(reader)
         reader.warm()
         context = extractive.resolve_history(question, history)
@@ -212,11 +232,13 @@ class Engine:
         retriever = self.retriever(top_k, mode)
         nodes = retriever.retrieve(QueryBundle(query_str=query, embedding=qvec.tolist()))
         t1 = time.perf_counter()
+        _within(budget, t1 - t0, "retrieval")
         keys = sorted({f"{n.node.metadata['doc_id']}@{s.index}" for n in nodes for s in spans_of(n.node)})
         vectors = self.store.sentence_vectors(keys)
         candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats)
         readings = reader.read(question, context, candidates)
         t2 = time.perf_counter()
+        _within(budget, t2 - t0, "reading")
         return ReadResult(question, nodes, readings, {"retrieve": t1 - t0, "read": t2 - t1})
 
     def answer(self, question: str, history: list | None = None, top_k: int | None = None,
@@ -237,6 +259,12 @@ class Engine:
                              "answer": round((total - reading.seconds["retrieve"]) * 1000, 2),
                              "total": round(total * 1000, 2)}
         return result
+
+
+def _within(budget: float, elapsed: float, stage: str) -> None:
+    if elapsed > budget:
+        raise AnswerTimeout(f"the answer took longer than its {budget:g} s budget (stopped after {stage}, "
+                            f"{elapsed:.2f} s; QA_ANSWER_TIMEOUT)")
 
 
 def _refuse_surrogates(text: str, what: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.request
 from pathlib import Path
@@ -121,9 +122,9 @@ def test_upload_ask_remove(client, server, tmp_path):
 
 
 def test_upload_rejects_unsupported_types_and_clashing_ids(client, tmp_path):
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(b"%PDF-1.4 not really")
-    rejected = client.predict(handle_file(str(pdf)), api_name="/upload")
+    sheet = tmp_path / "report.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 not really")
+    rejected = client.predict(handle_file(str(sheet)), api_name="/upload")
     assert rejected["status"] == "rejected" and "not supported" in rejected["message"]
 
     seed_id, seed = seed_document()
@@ -139,6 +140,33 @@ def test_upload_refuses_server_paths(server):
     Gradio) must not be read."""
     stream = call_raw(server, "upload", [{"path": str(Path(__file__).resolve())}])
     assert "event: error" in stream and "added" not in stream
+
+
+def test_a_request_body_over_the_ceiling_is_refused_and_the_server_goes_on(server, client):
+    """Refused with 413 whether the length is declared or the body streams
+    in chunks; the client stops sending when it reads the refusal."""
+    from urllib.parse import urlsplit
+
+    from ui.limits import MAX_REQUEST_BYTES
+
+    where = urlsplit(server.url)
+    part = b"[" + b'"x",' * (MAX_REQUEST_BYTES // 8)
+    for chunked in (False, True):
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        conn.putrequest("POST", "/gradio_api/call/answer")
+        conn.putheader("Content-Type", "application/json")
+        if chunked:
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            for _ in range(3):
+                conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+        else:
+            conn.putheader("Content-Length", str(MAX_REQUEST_BYTES * 1000))
+            conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 413 and b"limit" in response.read()
+        conn.close()
+    assert ask(client, "Who is Ruan Zongze?").citations
 
 
 def test_oversized_upload_is_refused(client, tmp_path):

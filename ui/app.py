@@ -30,6 +30,7 @@ from gradio.utils import get_upload_folder, is_in_or_equal  # noqa: E402
 from index.load import MAX_FILE_BYTES  # noqa: E402
 from ui import render  # noqa: E402
 from ui.library import ACCEPTED, Library, size_text  # noqa: E402
+from ui.limits import BodyLimit  # noqa: E402
 
 STATIC = Path(__file__).parent / "static"
 
@@ -60,15 +61,22 @@ UPLOAD_CEILING = 10 * MAX_FILE_BYTES
 #: lets the reader see it being built sentence by sentence.
 STREAM_PAUSE_S = 0.08
 
+#: Requests waiting for a worker beyond this many are refused ("queue is
+#: full") instead of piling up in memory.
+QUEUE_SIZE = 200
+
 
 def launch_options() -> dict:
     """Theme, CSS and server options for ``Blocks.launch`` (Gradio 6 takes
-    them there, not in ``Blocks``)."""
+    them there, not in ``Blocks``), with the request-body ceiling."""
+    from starlette.middleware import Middleware
+
     return {
         "theme": gr.themes.Default(primary_hue="indigo", secondary_hue="amber", neutral_hue="slate"),
         "css_paths": [STATIC / "app.css"],
         "ssr_mode": False,
         "max_file_size": UPLOAD_CEILING,
+        "app_kwargs": {"middleware": [Middleware(BodyLimit)]},
     }
 
 
@@ -78,6 +86,7 @@ def build(engine) -> gr.Blocks:
     from qa.reader import READERS
 
     library = Library(engine)
+    library.prune()
     default_k = engine.settings.top_k
     # Only readers that can run here are offered; the LLM needs a server.
     available = [r for r in READERS if r != "llm" or engine.settings.llm_url]
@@ -276,6 +285,7 @@ def build(engine) -> gr.Blocks:
         gr.api(remove, api_name="remove")
         gr.api(documents, api_name="documents")
         gr.api(document, api_name="document")
+    demo.queue(max_size=QUEUE_SIZE)
     return demo
 
 

@@ -70,6 +70,18 @@ class Library:
         self.folder = Path(engine.settings.data_dir) / "uploads"
         self._lock = threading.Lock()
 
+    def prune(self) -> list[str]:
+        """Delete uploaded copies no document comes from: what a server
+        killed mid-upload leaves once its half-written document is repaired
+        away.  Returns the names deleted."""
+        if not self.folder.is_dir():
+            return []
+        sources = {Path(d.source).resolve() for d in self.engine.documents()}
+        orphans = [p for p in self.folder.iterdir() if p.is_file() and p.resolve() not in sources]
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        return sorted(p.name for p in orphans)
+
     def target(self, name: str) -> Path:
         path = self.folder / safe_name(name)
         if path.resolve().parent != self.folder.resolve():
@@ -91,8 +103,11 @@ class Library:
     def upload(self, files: Iterable[tuple[Path, str]],
                progress: Callable[[int, int, str], None] | None = None) -> list[Outcome]:
         """Add ``(path, original name)`` pairs; ``progress(done, total, name)``
-        is called before each file and once at the end."""
-        files = list(files)
+        is called before each file and once at the end.  Files past
+        ``Settings.max_upload_files`` are refused by name, not dropped
+        silently, so one request cannot hold the library for long."""
+        limit = self.engine.settings.max_upload_files
+        files, extra = list(files)[:limit], list(files)[limit:]
         outcomes = []
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +117,9 @@ class Library:
                 outcomes.append(self._upload_one(Path(path), name))
             if progress:
                 progress(len(files), len(files), "")
-        return outcomes
+        return outcomes + [Outcome(name, "rejected", f"{name}: not added; one upload takes at most "
+                                   f"{plural(limit, 'file')} (QA_MAX_UPLOAD_FILES). Upload it again.")
+                           for _, name in extra]
 
     def _upload_one(self, src: Path, name: str) -> Outcome:
         try:
