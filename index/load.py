@@ -3,20 +3,22 @@
 For ``.txt`` and ``.md`` that text is the file's UTF-8 content exactly as
 stored (no newline translation, no stripping), so a citation's offsets can be
 checked against the file itself.  HTML is reduced to its visible text, and that
-reduced text is what gets stored and cited.
+reduced text is what gets stored and cited.  PDF and DOCX text is built by
+``index.pdf`` and ``index.word``, which also return where each character sits
+in the file (``Document.layout``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 #: Corpus files may open with a ``date YYYY-MM-DD`` header (the seed does).
@@ -35,6 +37,9 @@ class Document:
     text: str
     sha256: str
     date: str | None = None
+    #: Where the text sits in the file: ``index.pdf.Layout`` for a PDF,
+    #: ``index.word.Layout`` for a DOCX, None for plain text.
+    layout: Any = field(default=None, compare=False, repr=False)
 
 
 def slug(name: str) -> str:
@@ -135,6 +140,8 @@ def load_bytes(data: bytes, path: Path, doc_id: str, source: str | None = None) 
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise LoadError(f"{path}: unsupported type {suffix or '(none)'}; use one of {', '.join(SUFFIXES)}")
+    if suffix in (".pdf", ".docx"):
+        return _load_binary(data, path, doc_id, source)
     text = decode(path, data)
     title = ""
     if suffix in (".html", ".htm"):
@@ -155,6 +162,26 @@ def load_bytes(data: bytes, path: Path, doc_id: str, source: str | None = None) 
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         date=when,
+    )
+
+
+def _load_binary(data: bytes, path: Path, doc_id: str, source: str | None) -> Document:
+    """PDF and DOCX: their readers build the text and its layout (imported here
+    so plain-text loading never pays for pdfium or lxml)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise LoadError(f"{path}: {len(data)} bytes is over the {MAX_FILE_BYTES}-byte limit")
+    if path.suffix.lower() == ".pdf":
+        from index.pdf import read_pdf as read
+    else:
+        from index.word import read_docx as read
+    text, title, layout = read(data, path)
+    return Document(
+        doc_id=doc_id,
+        title=title or _title_from_text(text, path.stem),
+        source=source or str(path),
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        layout=layout,
     )
 
 

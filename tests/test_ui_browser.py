@@ -137,8 +137,8 @@ def test_hostile_document_is_shown_as_text(session, tmp_path):
     page, _, dialogs = session
     hostile = tmp_path / "quokka.html"
     hostile.write_text(HOSTILE_HTML)
-    bad_name = tmp_path / "<img src=x onerror=alert(9)>.pdf"
-    bad_name.write_bytes(b"%PDF-1.4")
+    bad_name = tmp_path / "<img src=x onerror=alert(9)>.xlsx"
+    bad_name.write_bytes(b"PK\x03\x04")
 
     page.get_by_role("tab", name="Documents").click()
     upload = page.locator("#qa-upload input[type=file]")
