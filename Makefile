@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test bench reader train-reader install clean
+.PHONY: run test bench stress reader train-reader install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	bash scripts/ensure-pydocs
 	$(BIN)/python -m evals.bench
+
+# Load, soak, fuzz and kill -9 runs; writes docs/robustness.md (about 15 min).
+stress: $(VENV)/.installed-test
+	$(BIN)/python -m evals.stress
 
 # Train the reading model (index/model/reader/); not part of `make test`.
 # torch gets a venv of its own, so the one `make run` and `make test` use

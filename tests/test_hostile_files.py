@@ -10,24 +10,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from evals.generated import file_bytes as files
 from index.load import MAX_FILE_BYTES, SUFFIXES, LoadError, load_bytes
 from index.segment import sentence_spans
 
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "300"))
-
-words = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
-line_ends = st.sampled_from(["\n", "\r\n", "\r", "\n\n", " "])
-text_bodies = st.lists(st.tuples(words, st.sampled_from(["", ".", "!", "?", "…", "。"]), line_ends),
-                       max_size=30).map(lambda parts: "".join(w + p + e for w, p, e in parts))
-encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252", "shift_jis"])
-encoded = st.tuples(text_bodies, encodings).map(lambda te: te[0].encode(te[1], errors="replace"))
-html = st.tuples(st.sampled_from(["<p>", "<div>", "<script>", "<style>", "<iframe src='javascript:x'>", "<b>",
-                                  "&amp;", "&#x1F600;", "&bogus;", "<!--", "-->", "<a href='javascript:alert(1)'>",
-                                  "</p>", "</div>", "</script>", "<![CDATA[", "<?xml ?>"]),
-                 text_bodies).map(lambda pair: (pair[0] + pair[1]).encode())
-files = st.one_of(st.binary(max_size=400), encoded, html,
-                  st.tuples(encoded, st.binary(max_size=8)).map(lambda pair: pair[0] + pair[1]))
-
 
 def assert_exact(text: str, spans) -> None:
     """Spans in order, inside the text, each a non-empty sentence without

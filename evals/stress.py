@@ -1,0 +1,629 @@
+"""``make stress``: groundqa under load, over long sessions, against generated
+and hostile input and ``kill -9``; writes ``docs/robustness.md`` (a row per
+scenario: what was tried, how often, what held, the figures) and
+``artifacts/stress.json``.
+
+Everything goes through the real interfaces: ``Engine.answer`` in this
+process, ``qa serve`` through ``gradio_client`` and its HTTP API, and the
+``qa`` command in subprocesses.  A *crash* is an uncaught exception, an
+undocumented error or exit code; a *violation* is an answer that breaks the
+JSON contract (``qa.cite.contract_violations``: citations exact against the
+document text).  ``--smoke`` runs every scenario at a tiny scale (about a
+minute; ``tests/test_stress_smoke.py``); its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from evals import crash, generated
+from evals.served import qa_serve
+from qa.settings import PROJECT_ROOT, Settings
+
+SEED_QUESTIONS = PROJECT_ROOT / "evals" / "data" / "seed_dev.jsonl"
+REPORT = PROJECT_ROOT / "docs" / "robustness.md"
+FOLLOW_UPS = ["What did he say about it?", "And when was that?", "Why?", "What about the United States?",
+              "And how many were there?"]
+
+
+@dataclass
+class Scale:
+    sessions: int = 20
+    per_session: int = 10
+    engine_questions: int = 8000  # through one Engine, 80 % generated; its RSS is the in-process soak
+    served_questions: int = 2000  # through qa serve's HTTP API, 80 % generated; the server's RSS is that soak
+    chat_questions: int = 2000  # generated, through one `qa chat` on standard input
+    ask_questions: int = 30  # one `qa ask` each
+    cli_files: int = 1000  # one `qa index add` of a folder of generated files
+    upload_files: int = 200  # one /upload each
+    kills: tuple = (("upload", "0.5"), ("upload", "2"), ("upload", "write+0.05"), ("upload", "write+0.3"),
+                    ("upload", "write+1"), ("removal", "write+0"), ("removal", "write+0.01"),
+                    ("removal", "write+0.03"))
+
+
+SMOKE = Scale(sessions=3, per_session=4, engine_questions=40, served_questions=30, chat_questions=20,
+              ask_questions=2, cli_files=30, upload_files=5, kills=(("removal", "write+0.01"),))
+
+
+@dataclass
+class Row:
+    scenario: str
+    tried: str
+    held: bool
+    figures: str
+    details: dict = field(default_factory=dict)
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+# measuring ----------------------------------------------------------------------
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+@dataclass
+class Soak:
+    """RSS and open files sampled every ``every`` questions (40 samples a run)."""
+
+    pid: int
+    every: int
+    samples: list = field(default_factory=list)  # (questions done, RSS MB, fds)
+
+    def sample(self, done: int) -> None:
+        if done % self.every == 0:
+            self.samples.append((done, rss_mb(self.pid), open_fds(self.pid)))
+
+    def summary(self) -> dict:
+        """Growth after warm-up (the first tenth of the run, when caches and
+        the ONNX arenas fill): from the first sample after it to the mean of
+        the last three, and the fitted slope per 1,000 questions."""
+        if len(self.samples) < 4:
+            return {"samples": len(self.samples)}
+        warm = [s for s in self.samples if s[0] >= self.samples[-1][0] / 10] or self.samples
+        xs, rss, fds = zip(*warm)
+        end = statistics.mean(rss[-3:])
+        slope = statistics.linear_regression(xs, rss).slope * 1000 if len(set(xs)) > 1 else 0.0
+        return {"rss_start_mb": round(self.samples[0][1], 1), "rss_warm_mb": round(rss[0], 1),
+                "rss_end_mb": round(end, 1), "rss_growth_pct": round((end - rss[0]) / rss[0] * 100, 2),
+                "rss_slope_mb_per_1000": round(slope, 2), "fds_warm": fds[0], "fds_end": fds[-1],
+                "fds_max": max(fds), "samples": len(self.samples)}
+
+
+def percentiles(ms: list[float]) -> dict:
+    if not ms:
+        return {}
+    ordered = sorted(ms)
+    return {"p50_ms": round(ordered[len(ordered) // 2], 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1),
+            "max_ms": round(ordered[-1], 1)}
+
+
+# generated input ----------------------------------------------------------------
+def generate(strategy, n: int, seed: int) -> list:
+    """``n`` examples of a hypothesis strategy, the same ones on every run."""
+    from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+
+    out: list = []
+
+    @hseed(seed)
+    @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(example):
+        out.append(example)
+
+    collect()
+    while len(out) < n:  # hypothesis may stop early on a small space
+        out.extend(out[: n - len(out)])
+    return out[:n]
+
+
+def real_questions() -> list[str]:
+    return [json.loads(line)["question"] for line in SEED_QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+def question_mix(n: int, seed: int) -> list[tuple[str, list]]:
+    """80 % generated text (with generated histories), 20 % real questions
+    (with a real question as history every third time), shuffled."""
+    from hypothesis import strategies as st
+
+    fuzzed = generate(st.tuples(generated.long_questions, generated.histories), n - n // 5, seed)
+    real = real_questions()
+    rng = random.Random(seed)
+    ours = [(q, [rng.choice(real)] if i % 3 == 0 else []) for i, q in
+            enumerate(rng.choice(real + FOLLOW_UPS) for _ in range(n // 5))]
+    mixed = [*fuzzed, *ours]
+    rng.shuffle(mixed)
+    return mixed
+
+
+def documented(message: str) -> bool:
+    return any(word in message for word in (*generated.REFUSED_QUESTION, "top_k"))
+
+
+# scenarios ----------------------------------------------------------------------
+def engine_soak(work: Path, scale: Scale) -> Row:
+    from qa.cite import contract_violations
+    from qa.engine import Engine
+
+    engine = Engine(Settings.from_env(data_dir=work / "engine"))
+    texts = {d.doc_id: engine.document(d.doc_id)[0].text for d in engine.documents()}
+    chroma_before = folder_bytes(work / "engine" / "chroma")
+    items = question_mix(scale.engine_questions, 1)
+    soak = Soak(os.getpid(), max(1, len(items) // 40))
+    counts = {"answered": 0, "abstained": 0, "refused": 0, "violations": 0, "crashes": 0}
+    examples: list[str] = []
+    started = time.perf_counter()
+    for i, (question, history) in enumerate(items, 1):
+        try:
+            result = engine.answer(question, history=history)
+            json.loads(result.to_json())
+            broken = contract_violations(result, texts)
+            counts["violations"] += bool(broken)
+            counts["abstained" if result.abstained else "answered"] += 1
+            if broken:
+                examples.append(f"{question[:60]!r}: {broken[:2]}")
+        except ValueError as err:
+            counts["refused" if documented(str(err)) else "crashes"] += 1
+            if not documented(str(err)):
+                examples.append(f"{question[:60]!r}: ValueError {err}")
+        except Exception as err:  # the point of the run: count anything undocumented
+            counts["crashes"] += 1
+            examples.append(f"{question[:60]!r}: {type(err).__name__} {err}")
+        soak.sample(i)
+    seconds = time.perf_counter() - started
+    grown = folder_bytes(work / "engine" / "chroma") - chroma_before
+    s = soak.summary()
+    held = counts["crashes"] == counts["violations"] == 0 and s.get("rss_growth_pct", 0) < 5 and grown <= 0
+    return Row("Soak and fuzz through one `Engine` (`qa.answer`)",
+               f"{len(items)} questions: 80 % generated (any Unicode, controls, RTL, emoji, lone surrogates, "
+               "0–10,000 characters, digits, punctuation, SQL/HTML/template syntax, prompt injection) with "
+               "generated histories, 20 % real seed questions and follow-ups",
+               held,
+               f"{counts['answered']} answered, {counts['abstained']} abstained, {counts['refused']} refused with "
+               f"the documented ValueError; {counts['violations']} contract violations, {counts['crashes']} crashes. "
+               f"RSS {s.get('rss_warm_mb')} → {s.get('rss_end_mb')} MB after warm-up ({s.get('rss_growth_pct')} %, "
+               f"{s.get('rss_slope_mb_per_1000')} MB per 1,000 questions); open files {s.get('fds_warm')} → "
+               f"{s.get('fds_end')}; Chroma's files grew {grown} bytes; {len(items) / seconds:.1f} questions/s",
+               {"counts": counts, "soak": s, "chroma_growth_bytes": grown, "seconds": round(seconds, 1),
+                "examples": examples[:20], "generated_questions": len(items) - len(items) // 5})
+
+
+def call_api(url: str, api: str, data: list, timeout: float = 120) -> tuple[str, object]:
+    """One call through Gradio's HTTP API: ("complete", output) or ("error",
+    message).  Raw HTTP, because gradio_client cannot send a lone surrogate."""
+    body = json.dumps({"data": data}).encode()
+    request = urllib.request.Request(f"{url}gradio_api/call/{api}", data=body,
+                                     headers={"Content-Type": "application/json"})
+    event = json.load(urllib.request.urlopen(request, timeout=timeout))["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event}", timeout=timeout) as response:
+        stream = response.read().decode()
+    kind, payload = "error", None
+    for block in stream.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if lines.get("event") in ("complete", "error"):
+            kind = lines["event"]
+            payload = json.loads(lines.get("data", "null"))
+    return kind, payload[0] if kind == "complete" and isinstance(payload, list) else payload
+
+
+def session_script(i: int, real: list[str], per_session: int) -> list[str]:
+    rng = random.Random(i)
+    script = []
+    while len(script) < per_session:
+        script.append(rng.choice(real))
+        script.append(rng.choice(FOLLOW_UPS))
+    return script[:per_session]
+
+
+def run_sessions(url: str, scripts: list[list[str]]) -> tuple[list[list[dict]], list[float], list[str]]:
+    """Every script as one chat session in its own thread and client; each
+    question carries that session's earlier questions as history."""
+    from gradio_client import Client
+
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def one(script: list[str]) -> list[dict]:
+        client = Client(url, verbose=False)
+        answers = []
+        for k, question in enumerate(script):
+            t = time.perf_counter()
+            try:
+                answers.append(client.predict(question, script[:k], 4, api_name="/answer"))
+            except Exception as err:
+                errors.append(f"{question!r}: {type(err).__name__} {err}")
+                answers.append({"error": str(err)})
+            latencies.append((time.perf_counter() - t) * 1000)
+        return answers
+
+    with ThreadPoolExecutor(len(scripts)) as pool:
+        return list(pool.map(one, scripts)), latencies, errors
+
+
+def _timeless(answer: dict) -> dict:
+    return {k: v for k, v in answer.items() if k != "timings_ms"}
+
+
+def load_test(url: str, pid: int, scale: Scale, texts: dict[str, str], work: Path) -> list[Row]:
+    from gradio_client import Client, handle_file
+
+    from qa.cite import Answer, contract_violations
+
+    real = real_questions()
+    scripts = [session_script(i, real, scale.per_session) for i in range(scale.sessions)]
+    reference, _, _ = run_sessions(url, scripts[:1])  # warm the server
+    reference = [run_sessions(url, [s])[0][0] for s in scripts]  # one session at a time
+    rss_before = rss_mb(pid)
+    t0 = time.perf_counter()
+    answers, latencies, errors = run_sessions(url, scripts)
+    seconds = time.perf_counter() - t0
+    crosstalk = sum(_timeless(a) != _timeless(r) for got, want in zip(answers, reference) for a, r in zip(got, want))
+    violations = sum(bool(contract_violations(Answer.from_dict(a), texts)) for got in answers for a in got
+                     if "error" not in a)
+    n = sum(map(len, scripts))
+    first = Row(f"{scale.sessions} concurrent chat sessions through `qa serve` (`gradio_client`)",
+                f"{scale.sessions} sessions × {scale.per_session} questions, half of them follow-ups that lean on "
+                "the session's own history; every answer compared with the same session run alone",
+                crosstalk == violations == len(errors) == 0,
+                f"{crosstalk} answers differing from the session run alone (cross-talk), {violations} contract "
+                f"violations, {len(errors)} errors; {n / seconds:.1f} questions/s, "
+                + ", ".join(f"{k.replace('_ms', '')} {v:.0f} ms" for k, v in percentiles(latencies).items())
+                + f"; server RSS {rss_before:.0f} → {rss_mb(pid):.0f} MB",
+                {"latency": percentiles(latencies), "errors": errors[:10], "seconds": round(seconds, 1)})
+
+    # the same sessions while another client uploads and removes documents they ask about
+    churn_texts: dict[str, str] = {}
+    stop = threading.Event()
+    churned = {"uploaded": 0, "removed": 0, "errors": []}
+
+    def churn():
+        client = Client(url, verbose=False)
+        k = 0
+        while not stop.is_set():
+            path = work / f"sandpipers-{k % 3}.txt"
+            text = (f"The sandpiper colony number {k % 3} nests on the shingle spit at Marrow Point. "
+                    f"Its wardens counted {120 + k} breeding pairs in the spring survey.\n")
+            path.write_text(text)
+            churn_texts[f"sandpipers-{k % 3}"] = text
+            try:
+                if client.predict(handle_file(str(path)), api_name="/upload")["status"] in ("added", "replaced"):
+                    churned["uploaded"] += 1
+                time.sleep(0.2)
+                if client.predict(f"sandpipers-{k % 3}", api_name="/remove")["status"] == "removed":
+                    churned["removed"] += 1
+            except Exception as err:
+                churned["errors"].append(f"{type(err).__name__} {err}")
+            k += 1
+
+    churn_scripts = [s if i % 4 else ["How many breeding pairs did the sandpiper wardens count?",
+                                      "Where does the sandpiper colony nest?"] * (scale.per_session // 2)
+                     for i, s in enumerate(scripts)]
+    worker = threading.Thread(target=churn)
+    worker.start()
+    t0 = time.perf_counter()
+    answers, latencies, errors = run_sessions(url, churn_scripts)
+    seconds = time.perf_counter() - t0
+    stop.set()
+    worker.join()
+    all_texts = {**texts, **churn_texts}
+    stale = sum(bool(contract_violations(Answer.from_dict(a), all_texts)) for got in answers for a in got
+                if "error" not in a)
+    cited_churn = sum(any(c["doc_id"].startswith("sandpipers") for c in a["citations"]) for got in answers
+                      for a in got if "error" not in a)
+    n = sum(map(len, churn_scripts))
+    about = sum(len(s) for i, s in enumerate(churn_scripts) if i % 4 == 0)
+    second = Row(f"{scale.sessions} concurrent sessions while documents are uploaded and removed",
+                 f"{n} questions ({about} about the documents being churned) while "
+                 f"one client uploaded and removed them {churned['uploaded']}/{churned['removed']} times",
+                 stale == len(errors) == len(churned["errors"]) == 0,
+                 f"{cited_churn} answers cited a churned document, {stale} citations into text that is not the "
+                 f"document's (or no longer exists), {len(errors)} question errors, {len(churned['errors'])} "
+                 f"upload/removal errors; {n / seconds:.1f} questions/s, "
+                 + ", ".join(f"{k.replace('_ms', '')} {v:.0f} ms" for k, v in percentiles(latencies).items()),
+                 {"churn": churned, "errors": errors[:10]})
+    return [first, second]
+
+
+def served_soak(url: str, pid: int, scale: Scale, texts: dict[str, str], data: Path) -> Row:
+    from qa.cite import Answer, contract_violations
+
+    items = question_mix(scale.served_questions, 2)
+    chroma_before = folder_bytes(data / "chroma")
+    soak = Soak(pid, max(1, len(items) // 40))
+    counts = {"answered": 0, "refused": 0, "violations": 0, "crashes": 0}
+    examples: list[str] = []
+    for i, (question, history) in enumerate(items, 1):
+        try:
+            kind, out = call_api(url, "answer", [question, history, 4])
+        except Exception as err:
+            kind, out = "http", f"{type(err).__name__} {err}"
+        if kind == "complete" and isinstance(out, dict):
+            broken = contract_violations(Answer.from_dict(out), texts)
+            counts["violations"] += bool(broken)
+            counts["answered"] += 1
+        elif kind == "error" and isinstance(out, dict) and documented(str(out.get("error"))):
+            counts["refused"] += 1
+        else:
+            counts["crashes"] += 1
+            examples.append(f"{question[:60]!r}: {kind} {str(out)[:200]}")
+            log(examples[-1])
+        soak.sample(i)
+    grown = folder_bytes(data / "chroma") - chroma_before
+    s = soak.summary()
+    return Row("Soak and fuzz through `qa serve`'s `/answer`",
+               f"{len(items)} questions over raw HTTP (the same mix as above, lone surrogates included)",
+               counts["crashes"] == counts["violations"] == 0 and s.get("rss_growth_pct", 0) < 5 and grown <= 0,
+               f"{counts['answered']} answered, {counts['refused']} refused with the documented error; "
+               f"{counts['violations']} contract violations, {counts['crashes']} crashes. Server RSS "
+               f"{s.get('rss_warm_mb')} → {s.get('rss_end_mb')} MB after warm-up ({s.get('rss_growth_pct')} %, "
+               f"{s.get('rss_slope_mb_per_1000')} MB per 1,000); open files {s.get('fds_warm')} → {s.get('fds_end')} "
+               f"(max {s.get('fds_max')}); Chroma's files grew {grown} bytes",
+               {"counts": counts, "soak": s, "examples": examples[:20],
+                "generated_questions": len(items) - len(items) // 5})
+
+
+def file_name(stem: str, suffix: str, taken: set) -> str:
+    """A generated stem cut to fit 255 bytes with its suffix, made unique."""
+    stem = stem.encode("utf-8")[:200].decode("utf-8", "ignore").strip() or "x"
+    name = f"{stem}{suffix}"
+    while name in taken or name in (".", "..") or name.startswith("."):
+        name = f"_{name}"
+    taken.add(name)
+    return name
+
+
+def generated_files(folder: Path, n: int, seed: int) -> list[Path]:
+    from hypothesis import strategies as st
+
+    from index.load import SUFFIXES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    taken: set = set()
+    paths = []
+    for data, stem, suffix in generate(st.tuples(generated.file_bytes, generated.file_stems,
+                                                 st.sampled_from(SUFFIXES)), n, seed):
+        path = folder / file_name(stem, suffix, taken)
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def exact(text: str, spans) -> bool:
+    end = 0
+    for s in spans:
+        piece = text[s.start : s.end]
+        if not (end <= s.start < s.end <= len(text) and piece and piece == piece.strip()):
+            return False
+        end = s.end
+    return True
+
+
+def cli_files(work: Path, scale: Scale) -> Row:
+    from qa.engine import Engine
+
+    folder, data = work / "files", work / "files-data"
+    paths = generated_files(folder, scale.cli_files, 3)
+    done = crash.qa(data, "index", "add", str(folder), "--json")
+    crashed = done.returncode not in (0, 1) or "Traceback" in done.stderr
+    report = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
+    engine = Engine(Settings.from_env(data_dir=data, seed=False))
+    docs = engine.documents()
+    inexact = [d.doc_id for d in docs if not exact(engine.document(d.doc_id)[0].text, engine.document(d.doc_id)[1])]
+    unnamed = [m for m in report.get("skipped", []) if not any(str(p) in m for p in paths)]
+    check = engine.check()
+    return Row("Generated files through `qa index add`",
+               f"{len(paths)} generated files in one folder (random bytes, text in 6 encodings with CR/CRLF/LF, "
+               "HTML fragments, trailing binary; names with spaces, quotes, dots, Unicode, up to 255 bytes; "
+               "every supported suffix)",
+               not crashed and not inexact and not unnamed and check.clean and bool(report),
+               f"exit code {done.returncode}; {len(report.get('added', []))} indexed, "
+               f"{len(report.get('skipped', []))} refused with the file named ({len(unnamed)} without); "
+               f"{len(inexact)} documents with a stored sentence that is not exact; `qa index check` "
+               f"{'clean' if check.clean else check.problems[:3]}",
+               {"stderr_tail": done.stderr[-500:] if crashed else "", "generated_files": len(paths)})
+
+
+def upload_files(url: str, work: Path, scale: Scale) -> Row:
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False)
+    paths = generated_files(work / "uploads-src", scale.upload_files, 4)
+    statuses: dict[str, int] = {}
+    problems: list[str] = []
+    for path in paths:
+        try:
+            out = client.predict(handle_file(str(path)), api_name="/upload")
+            statuses[out["status"]] = statuses.get(out["status"], 0) + 1
+            if out["status"] == "rejected" and path.name not in out["message"]:
+                problems.append(f"{path.name!r}: refusal does not name the file: {out['message'][:120]}")
+        except Exception as err:
+            problems.append(f"{path.name!r}: {type(err).__name__} {err}")
+    inexact = []
+    for d in client.predict(api_name="/documents"):
+        got = client.predict(d["doc_id"], api_name="/document")
+        spans = [type("S", (), {"start": a, "end": b}) for _, a, b in got["sentences"]]
+        if not exact(got["text"], spans):
+            inexact.append(d["doc_id"])
+    return Row("Generated files through the UI's `/upload`",
+               f"{len(paths)} generated files, one request each",
+               not problems and not inexact,
+               ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())) +
+               f"; {len(problems)} errors or unnamed refusals; {len(inexact)} documents with a sentence that is "
+               "not exact",
+               {"problems": problems[:10], "generated_files": len(paths)})
+
+
+def cli_questions(work: Path, scale: Scale) -> Row:
+    from hypothesis import strategies as st
+
+    data = work / "cli-data"
+    lines = [q for q in generate(generated.long_questions, scale.chat_questions * 2, 5)
+             if q.strip() and not any(c in q for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")]
+    lines = lines[: scale.chat_questions]
+    sentinel = "Who is Ruan Zongze?"
+    env = dict(os.environ, QA_DATA_DIR=str(data))
+    stdin = "\n".join([*lines, sentinel, ""]).encode("utf-8", "surrogatepass")  # lone surrogates: invalid UTF-8
+    chat = subprocess.run([sys.executable, "-m", "qa", "chat"], cwd=PROJECT_ROOT, env=env, input=stdin,
+                          capture_output=True, timeout=3600)
+    out, err = chat.stdout.decode("utf-8", "replace"), chat.stderr.decode("utf-8", "replace")
+    last = [block for block in out.split("> ") if block.strip()][-1:]  # each answer follows a "> " prompt
+    chat_ok = chat.returncode == 0 and "Traceback" not in err and "Ruan Zongze" in "".join(last)
+    asks = generate(st.one_of(generated.questions, st.just("")), scale.ask_questions, 6)
+    bad = []
+    for q in asks:
+        arg = q.replace("\x00", "")
+        try:
+            arg.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            arg = arg.encode("utf-8", "replace").decode("utf-8")
+        done = subprocess.run([sys.executable, "-m", "qa", "ask", "--json", arg], cwd=PROJECT_ROOT, env=env,
+                              capture_output=True, timeout=600)
+        text = done.stderr.decode("utf-8", "replace")
+        if done.returncode == 0:
+            json.loads(done.stdout)
+        elif done.returncode != 2 or "Traceback" in text or not documented(text):
+            bad.append(f"{arg[:40]!r}: exit {done.returncode} {text[-200:]}")
+    return Row("Generated questions through the `qa` command",
+               f"{len(lines)} questions through one `qa chat` on standard input (invalid UTF-8 included); "
+               f"{len(asks)} `qa ask` runs",
+               chat_ok and not bad,
+               f"`qa chat` exit {chat.returncode}, {'answered' if chat_ok else 'did not answer'} the last question; "
+               f"`qa ask`: {len(asks) - len(bad)} exited 0 or 2 with the documented message, {len(bad)} did not",
+               {"chat_stderr_tail": err[-800:] if not chat_ok else "", "ask_failures": bad[:10],
+                "generated_questions": len(lines) + len(asks)})
+
+
+def kills(work: Path, scale: Scale) -> Row:
+    file = work / "kill-records.txt"
+    crash.big_document(file, 1500)
+    results = [crash.kill_during(work / f"kill-{i}", op, trigger, file)
+               for i, (op, trigger) in enumerate(scale.kills)]
+    broken = [k for k in results if k.violations]
+    landed = sum(bool(k.half_done) for k in results)
+    return Row("`kill -9` of `qa serve` during an upload and during a removal, then a restart",
+               f"{len(results)} kills: " + ", ".join(f"{k.operation} at {k.trigger}" for k in results),
+               not broken,
+               f"{sum(k.killed for k in results)} landed before the operation finished, {landed} left a document "
+               f"half-written (seen by `qa index check`); after restart {len(broken)} with a document half-present "
+               "or an orphan upload copy; `qa index check` clean after every restart" if not broken else
+               f"{len(broken)} broken: {[k.violations for k in broken]}",
+               {"kills": [k.to_dict() for k in results]})
+
+
+# report -------------------------------------------------------------------------
+def write_report(rows: list[Row], seconds: float, smoke: bool) -> str:
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Robustness: what was tried and what held",
+        "",
+        f"Generated by `make stress` (`python -m evals.stress`) on {when} in {seconds / 60:.1f} minutes, on this "
+        f"{os.cpu_count()}-core machine. A crash is an uncaught exception or an undocumented error or exit code; "
+        "a contract violation is an answer whose citations are not exact against the document text "
+        "(`qa.cite.contract_violations`). The limits these rely on are listed in the README (Limits).",
+        "",
+        "| scenario | what was tried | held | figures |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.scenario} | {r.tried} | {'yes' if r.held else '**no**'} | {r.figures} |")
+    questions = sum(r.details.get("generated_questions", 0) for r in rows)
+    files = sum(r.details.get("generated_files", 0) for r in rows)
+    crashes = sum(r.details.get("counts", {}).get("crashes", 0) for r in rows)
+    lines += ["", f"In all: {questions:,} generated questions and {files:,} generated files; {crashes} crashes "
+              f"counted by the soaks; {sum(not r.held for r in rows)} scenarios that did not hold."]
+    lines += ["", "`make test` runs the same kinds of input at a smaller scale on every change: "
+              "tests/test_fuzz.py, test_hostile_files.py, test_limits.py, test_crash.py, test_scale.py "
+              "(kill -9 during `qa index add`), test_chroma_server.py (a server that is down or silent)."]
+    text = "\n".join(lines) + "\n"
+    if smoke:
+        text = text.replace("# Robustness", "# Robustness (smoke run: the figures mean nothing)", 1)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.stress", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="every scenario at a tiny scale")
+    parser.add_argument("--out", type=Path, help=f"the report (default {REPORT.relative_to(PROJECT_ROOT)}; "
+                                                 "a smoke run writes none unless asked)")
+    args = parser.parse_args(argv)
+    scale = SMOKE if args.smoke else Scale()
+    started = time.perf_counter()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="groundqa-stress-") as tmp:
+        work = Path(tmp)
+        with qa_serve(work / "served") as served:
+            from gradio_client import Client
+
+            client = Client(served.url, verbose=False)
+            texts = {d["doc_id"]: client.predict(d["doc_id"], api_name="/document")["text"]
+                     for d in client.predict(api_name="/documents")}
+            log("concurrent sessions")
+            rows.extend(load_test(served.url, served.pid, scale, texts, work))
+            log(rows[-2].figures + "\n" + rows[-1].figures)
+            # The two soaks run side by side (this process and the server's):
+            # neither reports latency, and together they fit the time budget.
+            log("questions through one Engine and through /answer, side by side")
+            with ThreadPoolExecutor(1) as side:
+                in_process = side.submit(engine_soak, work, scale)
+                served_row = served_soak(served.url, served.pid, scale, texts, work / "served")
+                rows.append(in_process.result())
+            rows.append(served_row)
+            log(rows[-2].figures + "\n" + rows[-1].figures)
+            log("files through /upload")
+            rows.append(upload_files(served.url, work, scale))
+            log(rows[-1].figures)
+        log("questions through the qa command")
+        rows.append(cli_questions(work, scale))
+        log(rows[-1].figures)
+        log("files through qa index add")
+        rows.append(cli_files(work, scale))
+        log(rows[-1].figures)
+        log("kill -9")
+        rows.append(kills(work, scale))
+        log(rows[-1].figures)
+    seconds = time.perf_counter() - started
+    report = write_report(rows, seconds, args.smoke)
+    out = args.out or (None if args.smoke else REPORT)
+    if out:
+        out.write_text(report)
+    artifacts = PROJECT_ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / ("stress-smoke.json" if args.smoke else "stress.json")).write_text(
+        json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+    print(report)
+    failed = [r.scenario for r in rows if not r.held]
+    if failed:
+        print(f"did not hold: {failed}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
