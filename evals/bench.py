@@ -3,7 +3,8 @@ next to llama-index's default pipeline on the same files with the same embedder.
 
 ``python -m evals.bench`` runs on the Python 3.11 documentation sources
 (Debian's ``python3.11-doc``, installed by ``scripts/ensure-pydocs`` when
-missing) and the seed, prints a report and writes it to ``docs/benchmarks.md``.
+missing), the seed and the two Debian PDF manuals of ``tests/data``, prints a
+report and writes it to ``docs/benchmarks.md``.
 ``--smoke`` runs every section on the seed plus a few documents in about a
 minute (``tests/test_bench_smoke.py`` keeps it working); its numbers mean
 nothing.  Each measurement runs in a fresh process (``evals.bench_tasks``),
@@ -41,6 +42,10 @@ SMOKE_FILES = ("library/bisect.rst.txt", "library/colorsys.rst.txt", "library/ke
 #: (a systematic sample of the same sentences), which keeps ``make bench`` under
 #: 20 minutes on two cores; groundqa and llama-index ingest every file.
 RAW_EVERY = 8
+#: PDFs ingested for pages/s and sentences/s (Debian manuals, see
+#: tests/data/README.md); the smoke run takes the first only.
+PDF_FILES = (PROJECT_ROOT / "tests" / "data" / "camlidl-manual.pdf",
+             PROJECT_ROOT / "tests" / "data" / "debmake-doc.en.pdf")
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Results:
     machine: dict = field(default_factory=dict)
     corpora: dict = field(default_factory=dict)
     ingest: dict = field(default_factory=dict)
+    pdf: dict = field(default_factory=dict)
     latency: dict = field(default_factory=dict)
     cold: dict = field(default_factory=dict)
     serve: dict = field(default_factory=dict)
@@ -175,6 +181,57 @@ def bench_ingest(r: Results, work: Path, corpus: dict[str, Path]) -> None:
     li["rate"] = sentences / li["seconds"]  # the same sentences, however llama-index splits them
     li["sentences"] = sentences
     r.ingest = {"raw": raw, "groundqa": gq, "llama": li}
+
+
+def bench_pdf(r: Results, work: Path) -> None:
+    """PDF ingest, beside plain text: the same ``ingest-groundqa`` task on a
+    folder of PDFs, and ``embed-raw`` on it for its reading time (pdfium and
+    the layout rules, then Punkt) and the embedder's rate at that moment."""
+    import pypdfium2 as pdfium
+
+    folder = work / "pdfs"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = PDF_FILES[:1] if r.smoke else PDF_FILES
+    pages = 0
+    for path in files:
+        shutil.copyfile(path, folder / path.name)
+        pdf = pdfium.PdfDocument(str(path))
+        pages += len(pdf)
+        pdf.close()
+    raw = task("embed-raw", "--corpus", str(folder), "--every", "1" if r.smoke else "4")
+    gq = task("ingest-groundqa", "--data", str(work / "gq-pdf"), "--corpus", str(folder))
+    r.pdf = {"files": [p.name for p in files], "pages": pages, "raw": raw, "groundqa": gq}
+    log(f"pdf ingest: {pages} pages, {gq['sentences']} sentences in {gq['seconds']:.1f} s")
+
+
+def render_pdf(r: Results) -> list[str]:
+    """The PDF ingest table, with the plain-text corpus's row of this run."""
+    p, raw, gq = r.pdf, r.pdf["raw"], r.pdf["groundqa"]
+    text, text_raw = r.ingest["groundqa"], r.ingest["raw"]
+    pydocs = r.corpora["pydocs"]
+    return [
+        "",
+        "## Ingest: PDF next to plain text",
+        "",
+        f"PDFs: {' and '.join(f'`tests/data/{n}`' for n in p['files'])} (Debian manuals; {p['pages']} pages). "
+        "Reading is `index.load.load_file` (pdfium's characters, the layout rules, Punkt) alone; "
+        "`Engine.add` is the whole ingest (read, segment, chunk, embed, write to Chroma, keep the PDF). "
+        "The raw embedder's rate is measured beside each, as the machine's speed varies.",
+        "",
+        "| input | documents | pages | sentences | reading s | `Engine.add` s | pages/s | sentences/s | "
+        "raw embedder sentences/s | vs raw embedder |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| PDF | {raw['documents']} | {p['pages']} | {gq['sentences']:,} | {raw['segment_seconds']:.1f} | "
+        f"{gq['seconds']:.1f} | {p['pages'] / gq['seconds']:.1f} | {gq['rate']:.0f} | {raw['rate']:.0f} | "
+        f"{gq['rate'] / raw['rate']:.2f} |",
+        f"| plain text (pydocs) | {pydocs['documents']} | – | {text['sentences']:,} | "
+        f"{text_raw['segment_seconds']:.1f} | {text['seconds']:.1f} | – | {text['rate']:.0f} | "
+        f"{text_raw['rate']:.0f} | {text['rate'] / text_raw['rate']:.2f} |",
+        "",
+        f"Reading alone runs at {p['pages'] / raw['segment_seconds']:.0f} pages/s; the embedder, one pass per "
+        "sentence, sets the pace for either kind of file. The raw rate is taken a minute before `Engine.add` "
+        "on a shared machine (and in smaller batches), so a ratio near or above 1 means as fast as the embedder.",
+    ]
 
 
 def _percentiles(ms: list[float]) -> dict:
@@ -349,6 +406,7 @@ def render(r: Results) -> str:
         "llama-index's rate counts the same sentences over its own wall time; its 1024-token chunks are cut "
         "to the model's 256-token window when embedded, so it embeds far less text than groundqa, which "
         "embeds every sentence for its citations.",
+        *render_pdf(r),
         "",
         "## Warm answer latency",
         "",
@@ -414,6 +472,7 @@ def run(smoke: bool, out: Path, keep: bool) -> Results:
     try:
         corpus = corpora(work, smoke)
         bench_ingest(r, work, corpus)
+        bench_pdf(r, work)
         bench_latency(r, work)
         bench_cold(r, work)
         bench_serve(r, work)

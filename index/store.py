@@ -12,12 +12,21 @@ half-indexed document behind.
   ``complete=False`` and flipped to ``True`` only after every chunk and
   sentence is in, so :meth:`Store.repair` can find and drop whatever an
   interrupted ingest left.
+
+A PDF's bytes are kept beside the store, in ``<data_dir>/files/<sha256>.pdf``
+(named by content, so the name never comes from a user), because the viewer
+renders cited pages long after the user's own file may have moved.  The
+record names its file and is written first; a file no record names is an
+orphan (a half-written copy, a replaced version) that :meth:`Store.repair`
+deletes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass, replace
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -97,6 +106,36 @@ def _bound_requests(client, timeout: float) -> None:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a sentence sits in the file it came from, so a citation can
+    point at a page or a paragraph: a PDF's 1-based ``pages`` and one
+    rectangle per text line, ``(page, x0, y0, x1, y1)`` in PDF points with
+    the origin bottom-left; a DOCX's 0-based ``paragraphs``.  Empty for
+    plain text.  Stored in the sentence's Chroma metadata as compact JSON,
+    since Chroma only takes scalars."""
+
+    pages: tuple[int, ...] = ()
+    rects: tuple[tuple[int, float, float, float, float], ...] = ()
+    paragraphs: tuple[int, ...] = ()
+
+    def metadata(self) -> dict[str, str]:
+        compact = {"separators": (",", ":")}
+        out = {}
+        if self.pages:
+            out["pages"] = json.dumps(list(self.pages), **compact)
+            out["rects"] = json.dumps([[p, *(round(v, 2) for v in box)] for p, *box in self.rects], **compact)
+        if self.paragraphs:
+            out["paragraphs"] = json.dumps(list(self.paragraphs), **compact)
+        return out
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> "Place":
+        load = lambda key: json.loads(meta[key]) if meta.get(key) else []  # noqa: E731
+        return cls(tuple(load("pages")), tuple((int(p), *map(float, box)) for p, *box in load("rects")),
+                   tuple(load("paragraphs")))
+
+
+@dataclass(frozen=True)
 class Problem:
     doc_id: str
     what: str
@@ -120,13 +159,16 @@ class Check:
 @dataclass(frozen=True)
 class Entries:
     """Everything one document puts in the store: its record's vector, its
-    sentence spans with their vectors (same order), and its chunk nodes."""
+    sentence spans with their vectors and places (same order), its chunk
+    nodes, and for a PDF the file's bytes, kept for the viewer."""
 
     doc: Document
     vector: np.ndarray
     spans: list[Span]
     sentence_vectors: np.ndarray
     nodes: list
+    places: list[Place] = field(default_factory=list)
+    file: bytes | None = None
 
 
 class Store:
@@ -134,6 +176,7 @@ class Store:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.location = url or str(data_dir / "chroma")
+        self.files = data_dir / "files"
         self.name = collection
         self.client = _client(data_dir, url, timeout)
         try:
@@ -199,11 +242,22 @@ class Store:
                 return nodes
             offset += len(got["ids"])
 
-    def sentence_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+    def sentence_entries(self, keys: list[str]) -> dict[str, tuple[np.ndarray, Place]]:
+        """Each sentence's vector and where it sits in its file, in one read."""
         if not keys:
             return {}
-        got = self.sentences.get(ids=keys, include=["embeddings"])
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+        got = self.sentences.get(ids=keys, include=["embeddings", "metadatas"])
+        return {i: (np.asarray(e, dtype=np.float32), Place.from_metadata(m))
+                for i, e, m in zip(got["ids"], got["embeddings"], got["metadatas"])}
+
+    def file(self, doc_id: str) -> Path | None:
+        """The kept copy of a complete document's PDF, or None (plain text,
+        DOCX, or a copy that is gone)."""
+        got = self.documents.get(ids=[doc_id], include=["metadatas"])
+        if not got["ids"] or not got["metadatas"][0].get("complete") or not got["metadatas"][0].get("file"):
+            return None
+        path = self.files / got["metadatas"][0]["file"]
+        return path if path.is_file() else None
 
     # writing -----------------------------------------------------------------
     def write(self, entries: list[Entries], replacing: list[str]) -> None:
@@ -219,34 +273,78 @@ class Store:
         if not entries:
             return
         ids = [e.doc.doc_id for e in entries]
+        old_files = self._files_of(replacing)
+        names = [f"{hashlib.sha256(e.file).hexdigest()}.pdf" if e.file else "" for e in entries]
         self.documents.upsert(
             ids=ids,
             embeddings=[e.vector.tolist() for e in entries],
             documents=[e.doc.text for e in entries],
-            metadatas=[self._record(e.doc, e.spans, len(e.nodes)) for e in entries],
+            metadatas=[self._record(e.doc, e.spans, len(e.nodes), name) for e, name in zip(entries, names)],
         )
+        for e, name in zip(entries, names):
+            if e.file:
+                self._keep(name, e.file)
         if replacing:
             self._drop_entries(replacing)
-        rows = [(e.doc.doc_id, s, v) for e in entries for s, v in zip(e.spans, e.sentence_vectors)]
+        rows = [(e.doc.doc_id, s, v, p) for e in entries
+                for s, v, p in zip(e.spans, e.sentence_vectors, e.places or [Place()] * len(e.spans))]
         for lo in range(0, len(rows), self.batch):
             part = rows[lo : lo + self.batch]
             self.sentences.add(
-                ids=[f"{doc_id}@{s.index}" for doc_id, s, _ in part],
-                embeddings=np.stack([v for *_, v in part]),
-                metadatas=[{"doc_id": doc_id, "index": s.index, "start": s.start, "end": s.end}
-                           for doc_id, s, _ in part],
+                ids=[f"{doc_id}@{s.index}" for doc_id, s, _, _ in part],
+                embeddings=np.stack([v for _, _, v, _ in part]),
+                metadatas=[{"doc_id": doc_id, "index": s.index, "start": s.start, "end": s.end, **p.metadata()}
+                           for doc_id, s, _, p in part],
             )
         nodes = [node for e in entries for node in e.nodes]
         for lo in range(0, len(nodes), self.batch):
             self.vector_store.add(nodes[lo : lo + self.batch])
         self.documents.update(ids=ids, metadatas=[{"complete": True}] * len(entries))
         self._bump()
+        self._release(old_files - set(names))
+
+    def _keep(self, name: str, data: bytes) -> None:
+        """Write a PDF's bytes as ``name`` (atomically, once).  Its record,
+        incomplete, is already in: a crash leaves a record :meth:`repair`
+        drops, and no moment has a file on disk that a concurrent
+        :meth:`repair` would take for an orphan."""
+        path = self.files / name
+        if not path.is_file():
+            self.files.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+
+    def _files_of(self, doc_ids: list[str]) -> set[str]:
+        if not doc_ids:
+            return set()
+        got = self.documents.get(ids=doc_ids, include=["metadatas"])
+        return {m["file"] for m in got["metadatas"] if m.get("file")}
+
+    def _release(self, names: set[str]) -> None:
+        """Delete kept files that no record names any more."""
+        for name in names:
+            if not self.documents.get(where={"file": name}, include=[], limit=1)["ids"]:
+                (self.files / name).unlink(missing_ok=True)
+
+    def _orphan_files(self) -> list[Path]:
+        """Kept files, and half-written ones (``.NAME.PID.tmp``), that no
+        record names: a copy being written for a record is left alone."""
+        if not self.files.is_dir():
+            return []
+        on_disk = [p for p in self.files.iterdir() if p.is_file()]
+        if not on_disk:
+            return []
+        got = self.documents.get(include=["metadatas"])
+        named = {m.get("file") for m in got["metadatas"]}
+        copy_of = lambda p: p.name[1:].rsplit(".", 2)[0] if p.name.startswith(".") else p.name  # noqa: E731
+        return sorted(p for p in on_disk if copy_of(p) not in named)
 
     @staticmethod
-    def _record(doc: Document, spans: list[Span], n_chunks: int) -> dict:
+    def _record(doc: Document, spans: list[Span], n_chunks: int, file: str = "") -> dict:
         return {
             "title": doc.title, "source": doc.source, "sha256": doc.sha256, "date": doc.date or "",
-            "sentences": len(spans), "chunks": n_chunks, "complete": False,
+            "sentences": len(spans), "chunks": n_chunks, "complete": False, "file": file,
             "spans": json.dumps([[s.index, s.start, s.end] for s in spans]),
         }
 
@@ -255,6 +353,7 @@ class Store:
         removal cut short leaves a document :meth:`repair` finishes removing,
         never one that lists as complete with entries missing."""
         exists = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
+        files = self._files_of([doc_id]) if exists else set()
         if exists:
             self.documents.update(ids=[doc_id], metadatas=[{"complete": False}])
             self._bump()
@@ -262,19 +361,24 @@ class Store:
         self.documents.delete(ids=[doc_id])
         if exists:
             self._bump()
+        self._release(files)
         return exists
 
     def repair(self) -> list[str]:
-        """Drop documents an interrupted ingest left incomplete; returns their ids."""
+        """Drop documents an interrupted ingest left incomplete, and kept
+        files no document names; returns the documents' ids."""
         got = self.documents.get(where={"complete": False}, include=[])
         for doc_id in got["ids"]:
             self.remove(doc_id)
+        for path in self._orphan_files():
+            path.unlink(missing_ok=True)
         return list(got["ids"])
 
     def check(self, repair: bool = False) -> "Check":
         """Verify the store's invariants: every complete document has exactly
         the sentences and chunks its record counts, with offsets inside its
-        text; no sentence or chunk belongs to a document that is not there.
+        text and its kept PDF (if any) on disk; no sentence or chunk belongs
+        to a document that is not there.
         With ``repair``, drop what breaks them: incomplete documents (an
         interrupted ingest or removal), inconsistent ones (re-add them) and
         orphan entries."""
@@ -296,6 +400,8 @@ class Store:
             stored = {(m.get("index"), m.get("start"), m.get("end")) for m in entries["sentences"].get(doc_id, [])}
             if stored and stored != spans:
                 problems.append(Problem(doc_id, "stored sentence offsets differ from the record's"))
+            if meta.get("file") and not (self.files / meta["file"]).is_file():
+                problems.append(Problem(doc_id, f"its kept PDF {meta['file']} is missing from {self.files}"))
         for kind, by_doc in entries.items():
             for doc_id in sorted(set(by_doc) - set(records)):
                 problems.append(Problem(doc_id, f"{len(by_doc[doc_id])} orphan {kind} (no document record)"))

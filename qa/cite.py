@@ -4,11 +4,20 @@ citation trustworthy (its text is exactly ``document[start:end]``)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
 class Citation:
+    """One cited sentence.  The last four fields say where it sits in the
+    file, for readers who check it on the page: for a PDF the first
+    ``page`` (1-based), all its ``pages``, and ``rects``, one
+    ``[page, x0, y0, x1, y1]`` per text line in PDF points with the origin
+    at the bottom-left of the page; for a DOCX its ``paragraphs`` (0-based
+    indices into the body's paragraphs).  They are None where they do not
+    apply (plain text; JSON from before they existed)."""
+
     id: int
     doc_id: str
     title: str
@@ -18,6 +27,10 @@ class Citation:
     end: int
     text: str
     score: float
+    page: int | None = None
+    pages: list[int] | None = None
+    rects: list[list[float]] | None = None
+    paragraphs: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,9 @@ class Answer:
         if self.short_answer:
             lines = [self.answer, f"Short answer: {self.short_answer.text} [{self.short_answer.citation}]", ""]
         for c in self.citations:
-            lines.append(f"[{c.id}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}, p={c.score:.2f}): "
+            where = (f", page {c.page}" if c.page else "") + (
+                f", paragraph {c.paragraphs[0] + 1}" if c.paragraphs else "")  # counted from 1 for people
+            lines.append(f"[{c.id}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}{where}, p={c.score:.2f}): "
                          f"{' '.join(c.text.split())}")
         return "\n".join(lines)
 
@@ -112,6 +127,7 @@ def contract_violations(answer: Answer, texts: dict[str, str]) -> list[str]:
             problems.append(f"citation {c.id}: unknown document {c.doc_id}")
         elif text[c.start : c.end] != c.text:
             problems.append(f"citation {c.id}: text differs from {c.doc_id}[{c.start}:{c.end}]")
+        problems += [f"citation {c.id}: {p}" for p in place_violations(c)]
     short = answer.short_answer
     if short is not None:
         cited = next((c for c in answer.citations if c.id == short.citation), None)
@@ -121,4 +137,39 @@ def contract_violations(answer: Answer, texts: dict[str, str]) -> list[str]:
             problems.append("the short answer lies outside its cited sentence")
         elif texts.get(short.doc_id, "")[short.start : short.end] != short.text:
             problems.append(f"short answer: text differs from {short.doc_id}[{short.start}:{short.end}]")
+    return problems
+
+
+def _ascending(values, least: int) -> bool:
+    return (isinstance(values, list) and bool(values) and all(type(v) is int and v >= least for v in values)
+            and values == sorted(set(values)))
+
+
+def place_violations(c: Citation) -> list[str]:
+    """What is wrong with a citation's page or paragraph fields: pages and
+    paragraphs ascending without repeats, ``page`` the first page, every
+    rectangle ``[page, x0, y0, x1, y1]`` on one of its pages with x0 <= x1
+    and y0 <= y1, and a PDF place and a DOCX place never both."""
+    problems = []
+    if c.pages is None:
+        if c.page is not None or c.rects is not None:
+            problems.append("page or rects without pages")
+    elif not _ascending(c.pages, 1):
+        problems.append(f"pages {c.pages!r} are not ascending page numbers")
+    elif c.page != c.pages[0]:
+        problems.append(f"page {c.page!r} is not the first of pages {c.pages!r}")
+    elif not isinstance(c.rects, list) or not c.rects:
+        problems.append("a citation with pages has no rects")
+    else:
+        for r in c.rects:
+            ok = (isinstance(r, (list, tuple)) and len(r) == 5 and r[0] in c.pages
+                  and all(isinstance(v, (int, float)) and math.isfinite(v) for v in r[1:])
+                  and r[1] <= r[3] and r[2] <= r[4])
+            if not ok:
+                problems.append(f"rect {r!r} is not [page, x0, y0, x1, y1] on one of its pages")
+    if c.paragraphs is not None:
+        if not _ascending(c.paragraphs, 0):
+            problems.append(f"paragraphs {c.paragraphs!r} are not ascending paragraph indices")
+        if c.pages is not None:
+            problems.append("both pages (PDF) and paragraphs (DOCX)")
     return problems

@@ -234,8 +234,11 @@ class Engine:
         t1 = time.perf_counter()
         _within(budget, t1 - t0, "retrieval")
         keys = sorted({f"{n.node.metadata['doc_id']}@{s.index}" for n in nodes for s in spans_of(n.node)})
-        vectors = self.store.sentence_vectors(keys)
-        candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats)
+        entries = self.store.sentence_entries(keys)
+        vectors = {key: vector for key, (vector, _) in entries.items()}
+        places = {key: place for key, (_, place) in entries.items()}
+        candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats,
+                                                 places)
         readings = reader.read(question, context, candidates)
         t2 = time.perf_counter()
         _within(budget, t2 - t0, "reading")

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.segment import Span
+from index.store import Place
 from qa.cite import Answer, AnswerSentence, Citation, ShortAnswer
 from qa.retrieve import TermStats, terms
 
@@ -110,10 +111,14 @@ class Candidate:
     text: str
     score: float
     order: tuple
+    #: Where the sentence sits in its file, carried into its citation; None
+    #: when the caller did not look it up.
+    place: Place | None = None
 
 
 def score_candidates(question: str, context: str | None, qvec: np.ndarray, nodes,
-                     vectors: dict[str, np.ndarray], stats: TermStats) -> list[Candidate]:
+                     vectors: dict[str, np.ndarray], stats: TermStats,
+                     places: dict[str, Place] | None = None) -> list[Candidate]:
     from index.chunk import spans_of
 
     q_terms = set(terms(question))
@@ -146,7 +151,7 @@ def score_candidates(question: str, context: str | None, qvec: np.ndarray, nodes
             if any(not want.search(sentence) for want in wanted):
                 score *= TYPE_MISMATCH
             out.append(Candidate(meta["doc_id"], meta.get("title", ""), meta.get("source", ""), span,
-                                 sentence, score, (rank, meta["doc_id"], span.index)))
+                                 sentence, score, (rank, meta["doc_id"], span.index), (places or {}).get(key)))
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -175,6 +180,18 @@ def reading_order(chosen: list[Candidate]) -> list[Candidate]:
     return sorted(chosen, key=lambda c: (doc_rank[c.doc_id], c.doc_id, c.span.start))
 
 
+def place_fields(place: Place | None) -> dict:
+    """A Citation's page or paragraph fields (none for plain text)."""
+    if place is None:
+        return {}
+    fields: dict = {}
+    if place.pages:
+        fields = {"page": place.pages[0], "pages": list(place.pages), "rects": [list(r) for r in place.rects]}
+    if place.paragraphs:
+        fields["paragraphs"] = list(place.paragraphs)
+    return fields
+
+
 def compose(question: str, chosen: list, readings: list) -> Answer:
     """The Answer for the chosen readings (``qa.reader.Reading``), verbatim,
     each sentence citing itself; no readings chosen is an abstention.  The
@@ -187,7 +204,7 @@ def compose(question: str, chosen: list, readings: list) -> Answer:
     for i, r in enumerate(chosen, start=1):
         c = r.candidate
         citations.append(Citation(i, c.doc_id, c.title, c.source, c.span.index, c.span.start, c.span.end,
-                                  c.text, round(r.probability, 4)))
+                                  c.text, round(r.probability, 4), **place_fields(c.place)))
         sentences.append(AnswerSentence(" ".join(c.text.split()), [i]))
         if r.short and r is readings[0]:
             a, b = r.short

@@ -183,6 +183,80 @@ def test_hostile_document_is_shown_as_text(session, tmp_path):
     assert dialogs == []
 
 
+def _css_box(image: dict, rect, size) -> tuple[float, float, float, float]:
+    """Where a PDF rectangle [page, x0, y0, x1, y1] (points, origin
+    bottom-left) must appear over the rendered page: y flips with the height."""
+    width, height = size
+    _, x0, y0, x1, y1 = rect
+    sx, sy = image["width"] / width, image["height"] / height
+    return image["x"] + x0 * sx, image["y"] + (height - y1) * sy, (x1 - x0) * sx, (y1 - y0) * sy
+
+
+def test_a_pdf_citation_shows_its_page_with_the_sentence_boxed(session, server):
+    """Upload a real PDF, ask about it: the viewer shows the cited page with
+    one box per line of the cited sentence where the rectangles say, around
+    the centre of every character pdfium extracted for it; Text shows the
+    extracted text with the same sentence marked, and Page comes back."""
+    import pypdfium2 as pdfium
+    from gradio_client import Client
+
+    from index.load import load_file
+
+    page, _, dialogs = session
+    source = Path(__file__).parent / "data" / "camlidl-manual.pdf"
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(source))
+    expect(page.locator("#qa-status")).to_contain_text("Added camlidl-manual.pdf", timeout=90_000)
+    page.get_by_role("tab", name="Chat").click()
+
+    question = "What does Camlidl generate?"
+    answer = ask(page, question)
+    cited = Client(server.url, verbose=False).predict(question, [], 4, api_name="/answer")["citations"][0]
+    assert cited["doc_id"] == "camlidl-manual" and cited["rects"]
+    viewer = page.locator("#qa-viewer")
+    image = viewer.locator(".qa-page-img")
+    expect(image).to_be_visible()
+    expect(viewer.locator(".qa-page-number")).to_have_text(f"Page {cited['page']}")
+    expect(viewer.locator(".qa-viewer-meta")).to_contain_text(f"page {cited['page']}")
+    assert image.evaluate("i => i.complete && i.naturalWidth > 0 && i.src.startsWith('data:image/png;base64,')")
+    shot(page, "07-pdf-page.png")
+
+    pdf = pdfium.PdfDocument(str(source))
+    size = pdf.get_page_size(cited["page"] - 1)
+    img = image.bounding_box()
+    boxes = [b.bounding_box() for b in viewer.locator(".qa-box-current").all()]
+    on_page = [r for r in cited["rects"] if r[0] == cited["page"]]
+    assert len(boxes) == len(on_page)
+    for box, rect in zip(boxes, on_page):
+        want = _css_box(img, rect, size)
+        got = (box["x"], box["y"], box["width"], box["height"])
+        assert all(abs(a - b) <= 1.0 for a, b in zip(got, want)), (got, want)
+
+    doc = load_file(source)  # the characters behind the sentence, as pdfium extracted them
+    assert doc.text[cited["start"]:cited["end"]] == cited["text"]
+    textpage = pdf[cited["page"] - 1].get_textpage()
+    for i in range(cited["start"], cited["end"]):
+        if doc.layout.page[i] != cited["page"] or not doc.text[i].strip():
+            continue
+        x0, y0, x1, y1 = textpage.get_charbox(int(doc.layout.char[i]))
+        mid = ((x0 + x1) / 2, (y0 + y1) / 2)
+        cx, cy, _, _ = _css_box(img, [0, *mid, *mid], size)
+        assert any(b["x"] <= cx <= b["x"] + b["width"] and b["y"] <= cy <= b["y"] + b["height"] for b in boxes)
+    textpage.close()
+    pdf.close()
+
+    page.get_by_role("button", name="Text", exact=True).click()
+    expect(viewer.locator(".qa-doc-text")).to_be_visible()
+    expect(viewer.locator(".qa-pages")).to_be_hidden()
+    expect(viewer.locator("mark#qa-current")).to_be_in_viewport()
+    assert squash(viewer.locator("mark#qa-current").inner_text()) == squash(cited["text"])
+    assert squash(answer.locator(".qa-sources .qa-quote").first.inner_text()) == squash(cited["text"])
+    page.get_by_role("button", name="Page", exact=True).click()
+    expect(image).to_be_visible()
+    expect(viewer.locator(".qa-doc-text")).to_be_hidden()
+    assert dialogs == []
+
+
 UNLABELLED = """() => [...document.querySelectorAll('input, textarea, select, button')]
   .filter(e => e.getClientRects().length)
   .filter(e => !((e.labels && [...e.labels].some(l => l.textContent.trim())) || e.getAttribute('aria-label')

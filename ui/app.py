@@ -104,7 +104,19 @@ def build(engine) -> gr.Blocks:
         ids = [c["id"] for c in answer["citations"]]
         cite = cite if cite in ids else ids[0]
         chosen = answer["citations"][ids.index(cite)]
-        return render.viewer_html(turn, answer, cite, engine.document(chosen["doc_id"]))
+        document = engine.document(chosen["doc_id"])
+        return render.viewer_html(turn, answer, cite, document, pages_of(chosen) if document else None)
+
+    def pages_of(citation: dict) -> list[render.PageImage]:
+        """The rendered pages of a PDF citation; none (the text view alone)
+        for other documents, or when the kept PDF is gone or unreadable."""
+        path = engine.store.file(citation["doc_id"]) if citation.get("pages") else None
+        if path is None:
+            return []
+        try:
+            return [render.page_image(path, int(n)) for n in citation["pages"]]
+        except (OSError, RuntimeError, IndexError):  # file gone, PdfiumError, no such page
+            return []
 
     def respond(question: str, turns: list, top_k: float, reader: str):
         question = (question or "").strip()
@@ -181,7 +193,7 @@ def build(engine) -> gr.Blocks:
             raise gr.Error(str(err)) from None
 
     def upload(file: dict) -> dict:
-        """Index one file (.txt, .md or .html); pass it with
+        """Index one file (.txt, .md, .html, .pdf or .docx); pass it with
         ``gradio_client.handle_file(path)``.  Returns {name, status, message,
         doc_id}; status is added, replaced, unchanged or rejected."""
         if not isinstance(file, dict) or not file.get("path"):

@@ -10,13 +10,23 @@ Citation markers are buttons with the class ``qa-ref-T-N`` (citation N of the
 answer to question T); the source viewer's script (``static/viewer.js``)
 turns a click on any of them, wherever it is on the page, into an event for
 the server.
+
+For a PDF citation the viewer shows the cited page, rendered here by
+pdfium into a PNG inlined as a ``data:`` URI (nothing is fetched from
+anywhere), with the cited sentence's line rectangles drawn over it as
+positioned boxes; the extracted text is one toggle away.
 """
 
 from __future__ import annotations
 
+import base64
+import ctypes
 import html
+import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 ABSTAIN_LABEL = "Not in the documents"
@@ -187,10 +197,96 @@ def highlighted(text: str, marks: Iterable[tuple[int, int, int]], current: int, 
     return "".join(out)
 
 
-def viewer_html(turn: int, answer: dict, cite: int, document) -> str:
+# PDF pages -------------------------------------------------------------------
+#: Pages are rendered this many pixels per PDF point: sharp in a viewer
+#: column of 500-700 CSS pixels, about 180 KB of PNG for a text page.
+PAGE_SCALE = 1.5
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One rendered PDF page and how PDF points map onto its pixels.
+
+    ``transform`` is pdfium's page-to-device mapping as an affine
+    ``(a, b, c, d, e, f)``: pixel x = a*x + c*y + e, pixel y = b*x + d*y + f,
+    which takes care of the y flip, the crop box and a rotated page."""
+
+    number: int
+    png: bytes
+    width: int
+    height: int
+    transform: tuple[float, float, float, float, float, float]
+
+    def box(self, rect) -> tuple[float, float, float, float]:
+        """A ``[page, x0, y0, x1, y1]`` rectangle as (left, top, width,
+        height) in percent of the image, for CSS that scales with it."""
+        a, b, c, d, e, f = self.transform
+        _, x0, y0, x1, y1 = rect
+        xs = [a * x + c * y + e for x in (x0, x1) for y in (y0, y1)]
+        ys = [b * x + d * y + f for x in (x0, x1) for y in (y0, y1)]
+        return (100 * min(xs) / self.width, 100 * min(ys) / self.height,
+                100 * (max(xs) - min(xs)) / self.width, 100 * (max(ys) - min(ys)) / self.height)
+
+
+@lru_cache(maxsize=32)
+def page_image(path: Path, number: int) -> PageImage:
+    """Render page ``number`` (1-based) of the PDF at ``path``.  Kept PDFs
+    are named by their content, so a cached page never goes stale."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[number - 1]
+        bitmap = page.render(scale=PAGE_SCALE)
+        image = bitmap.to_pil()
+        width, height = image.size
+        # pdfium maps points to whole device pixels: ask for a 64x finer
+        # device and scale back for sub-pixel boxes.
+        fine = 64
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+
+        def device(x: float, y: float) -> tuple[float, float]:
+            raw.FPDF_PageToDevice(page, 0, 0, width * fine, height * fine, 0, x, y, ctypes.byref(dx), ctypes.byref(dy))
+            return dx.value / fine, dy.value / fine
+
+        (e, f), (ax, ay), (cx, cy) = device(0, 0), device(100, 0), device(0, 100)
+        transform = ((ax - e) / 100, (ay - f) / 100, (cx - e) / 100, (cy - f) / 100, e, f)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        bitmap.close()
+        page.close()
+    finally:
+        pdf.close()
+    return PageImage(number, buffer.getvalue(), width, height, transform)
+
+
+def _page_html(turn: int, image: PageImage, citations: list[dict], current: int, title: str) -> str:
+    """The page image with a box over each line of every citation on it;
+    the current citation's boxes are the strong ones."""
+    boxes = []
+    for c in citations:
+        for rect in c.get("rects") or []:
+            if int(rect[0]) != image.number:
+                continue
+            left, top, width, height = image.box(rect)
+            classes = f"qa-box {ref_class(turn, c['id'])}" + (" qa-box-current" if c["id"] == current else "")
+            boxes.append(f'<span class="{classes}" title="Citation [{int(c["id"])}]" style="left:{left:.3f}%;'
+                         f'top:{top:.3f}%;width:{width:.3f}%;height:{height:.3f}%"></span>')
+    src = "data:image/png;base64," + base64.b64encode(image.png).decode("ascii")
+    return (f'<figure class="qa-page" data-qa-page="{int(image.number)}">'
+            f'<figcaption class="qa-page-number">Page {int(image.number)}</figcaption>'
+            f'<div class="qa-page-frame"><img class="qa-page-img" src="{src}" width="{int(image.width)}" '
+            f'height="{int(image.height)}" alt="Page {int(image.number)} of {esc(title)}">{"".join(boxes)}</div>'
+            '</figure>')
+
+
+def viewer_html(turn: int, answer: dict, cite: int, document, pages: list[PageImage] | None = None) -> str:
     """The cited document of citation ``cite`` of ``answer``.  ``document`` is
     the (Document, spans) pair from ``Engine.document``, or None when the
-    document has been removed since the answer was given."""
+    document has been removed since the answer was given.  ``pages`` are the
+    rendered pages of a PDF citation: they are shown first, with a toggle to
+    the extracted text."""
     citations = answer["citations"]
     chosen = next((c for c in citations if c["id"] == cite), citations[0])
     position = f"Citation [{chosen['id']}] of {len(citations)}"
@@ -212,11 +308,33 @@ def viewer_html(turn: int, answer: dict, cite: int, document) -> str:
         pos = b
     if pos < len(doc.text):
         parts.append(omitted(len(doc.text) - pos))
-    return ('<div class="qa-viewer">'
+    where = _where(chosen)
+    if where:
+        meta = f"{meta} · {where}" if meta else where
+    text = f'<div class="qa-doc-text" tabindex="0" aria-label="Document text">{"".join(parts)}</div>'
+    if pages:
+        same = [c for c in citations if c["doc_id"] == doc.doc_id]
+        shown = "".join(_page_html(turn, image, same, chosen["id"], doc.title) for image in pages)
+        text = ('<div class="qa-view-toggle" role="group" aria-label="Show the source as">'
+                '<button type="button" class="qa-view-btn" data-qa-view="page" aria-pressed="true">Page</button>'
+                '<button type="button" class="qa-view-btn" data-qa-view="text" aria-pressed="false">Text</button>'
+                f'</div><div class="qa-pages" tabindex="0" aria-label="Cited page">{shown}</div>{text}')
+    kind = " qa-viewer-pdf" if pages else ""
+    return (f'<div class="qa-viewer{kind}">'
             f'<div class="qa-viewer-head"><div class="qa-viewer-kicker">{position}</div>'
             f'<div class="qa-viewer-title">{esc(doc.title)}</div><div class="qa-viewer-meta">{meta}</div></div>'
-            f'{_chips(turn, citations, chosen["id"])}'
-            f'<div class="qa-doc-text" tabindex="0" aria-label="Document text">{"".join(parts)}</div></div>')
+            f'{_chips(turn, citations, chosen["id"])}{text}</div>')
+
+
+def _where(citation: dict) -> str:
+    """"page 4", "pages 4–5" or "paragraph 12" for the viewer's head."""
+    pages = citation.get("pages") or []
+    if pages:
+        return f"page {int(pages[0])}" if len(pages) == 1 else f"pages {int(pages[0])}–{int(pages[-1])}"
+    paragraphs = citation.get("paragraphs") or []
+    if paragraphs:
+        return f"paragraph {int(paragraphs[0]) + 1}"
+    return ""
 
 
 def excerpt_windows(length: int, marks: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
@@ -242,7 +360,7 @@ def omitted(n: int) -> str:
 def library_html(docs: list) -> str:
     """The indexed documents as a table (``docs`` are ``DocInfo`` records)."""
     if not docs:
-        return '<div class="qa-library qa-library-empty">No documents yet: add .txt, .md or .html files below.</div>'
+        return '<div class="qa-library qa-library-empty">No documents yet: add .txt, .md, .html, .pdf or .docx files below.</div>'
     rows = "".join(
         f'<tr><td class="qa-lib-title">{esc(d.title)}</td><td class="qa-date">{esc(d.date or "—")}</td>'
         f'<td class="qa-num">{int(d.sentences)}</td><td class="qa-num">{int(d.chunks)}</td>'

@@ -1,17 +1,28 @@
 // js_on_load of the source viewer (a gr.HTML): `element`, `trigger` and
 // `watch` are provided by Gradio.
 //
-// Citation markers are in the chat, in the viewer's chips and on its
-// highlights, each with a class qa-ref-TURN-CITE (the chat's sanitizer keeps
-// classes, not data- attributes).  One capturing listener on the document
-// turns a click on any of them into the viewer's "click" event with
-// {turn, cite}.  The latest `trigger` is kept on window so a re-mounted
-// viewer keeps receiving clicks.
+// Citation markers are in the chat, in the viewer's chips, on its text
+// highlights and on its page boxes, each with a class qa-ref-TURN-CITE (the
+// chat's sanitizer keeps classes, not data- attributes).  One capturing
+// listener on the document turns a click on any of them into the viewer's
+// "click" event with {turn, cite}.  The latest `trigger` is kept on window
+// so a re-mounted viewer keeps receiving clicks.
+//
+// A PDF citation shows its page, with a Page/Text toggle.  The choice is
+// kept on window, so the next citation opens the way the last one was seen;
+// switching needs no round trip to the server.
 window.__qaTrigger = trigger;
 if (!window.__qaCitationClicks) {
   window.__qaCitationClicks = true;
   document.addEventListener("click", (event) => {
-    const el = event.target instanceof Element ? event.target.closest(".qa-cite, .qa-hl") : null;
+    const target = event.target instanceof Element ? event.target : null;
+    const toggle = target && target.closest("#qa-viewer .qa-view-btn");
+    if (toggle) {
+      window.__qaView = toggle.dataset.qaView;
+      window.__qaReveal();
+      return;
+    }
+    const el = target && target.closest(".qa-cite, .qa-hl, .qa-box");
     const ref = el && /(?:^|\s)qa-ref-(\d+)-(\d+)(?:\s|$)/.exec(el.className);
     if (!ref) return;
     event.preventDefault();
@@ -20,20 +31,38 @@ if (!window.__qaCitationClicks) {
   }, true);
 }
 
-// Scroll the citation being looked at into the middle third of the document
-// pane (not the whole page), bring the viewer itself into view if needed, and
+// Show the page or the text, as last chosen.  Returns the scrolling pane
+// on show and the current citation's mark in it.
+function applyView() {
+  const pdf = element.querySelector(".qa-viewer-pdf");
+  const text = !pdf || window.__qaView === "text";
+  if (pdf) {
+    pdf.classList.toggle("qa-show-text", text);
+    pdf.querySelectorAll(".qa-view-btn").forEach((b) => {
+      b.setAttribute("aria-pressed", String((b.dataset.qaView === "text") === text));
+    });
+  }
+  return text
+    ? [element.querySelector(".qa-doc-text"), element.querySelector("#qa-current")]
+    : [element.querySelector(".qa-pages"), element.querySelector(".qa-box-current")];
+}
+
+// Scroll the citation being looked at into the middle third of its pane
+// (not the whole page), bring the viewer itself into view if needed, and
 // make that citation's markers in the chat stand out too.
 function reveal() {
-  const box = element.querySelector(".qa-doc-text");
-  const mark = element.querySelector("#qa-current");
-  const ref = mark && /(?:^|\s)(qa-ref-\d+-\d+)(?:\s|$)/.exec(mark.className);
+  const [box, mark] = applyView();
+  const current = element.querySelector("#qa-current, .qa-box-current");
+  const ref = current && /(?:^|\s)(qa-ref-\d+-\d+)(?:\s|$)/.exec(current.className);
   document.querySelectorAll("#qa-chat .qa-cite").forEach((el) => {
     el.classList.toggle("qa-current", Boolean(ref) && el.classList.contains(ref[1]));
   });
   if (!box || !mark) return;
-  box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+  const offset = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+  box.scrollTop = Math.max(0, offset - box.clientHeight / 3);
   const r = element.getBoundingClientRect();
   if (r.top < 0 || r.top > window.innerHeight - 80) element.scrollIntoView({ block: "start", behavior: "smooth" });
 }
+window.__qaReveal = reveal;
 watch("value", reveal);
 reveal();
