@@ -9,7 +9,9 @@ anything half-done; after the restart it must be clean, every listed
 document's text must equal its file's, and the uploads folder must hold a
 copy for each uploaded document and nothing else.
 
-Used by ``tests/test_crash.py`` (a few kills) and ``evals.stress`` (many).
+``kill_ingest`` does the same to a ``qa index add`` of a folder, restarted
+by running the same command again.  Used by ``tests/test_crash.py`` (a few
+kills) and ``evals.stress`` (many).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ NO_SEED = {"QA_NO_SEED": "1"}
 class Kill:
     """One kill and what the store looked like after it and after the restart."""
 
-    operation: str  # upload | removal
+    operation: str  # upload | removal | ingest
     trigger: str  # seconds after the request, or "write+S": S seconds after Chroma's first write
     killed: bool  # False when the operation finished before the kill
     half_done: list[str] = field(default_factory=list)  # problems `qa index check` saw right after the kill
@@ -145,4 +147,57 @@ def kill_during(data: Path, operation: str, trigger, file: Path) -> Kill:
     check = index_check(data)
     if not check["clean"]:
         result.violations.append(f"qa index check after restart: {check['problems']}")
+    return result
+
+
+def kill_ingest(data: Path, folder: Path, trigger) -> Kill:
+    """SIGKILL ``qa index add folder`` at ``trigger`` (as in ``kill_during``),
+    then run it again to the end: every file must be indexed once, whole."""
+    from index.load import doc_id_for
+
+    env = dict(os.environ, QA_DATA_DIR=str(data), **NO_SEED)
+    env.pop("QA_CHROMA_URL", None)
+    if not (data / "chroma").is_dir():
+        qa(data, "index", "list")  # creates the empty store, so its first write is the ingest's
+    before = sqlite_state(data)
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "index", "add", str(folder)], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if str(trigger).startswith("write"):
+            while proc.poll() is None and sqlite_state(data) == before:
+                time.sleep(0.002)
+            wait = float(str(trigger).partition("+")[2] or 0)
+        else:
+            wait = float(trigger)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            pass
+        killed = proc.poll() is None
+        proc.kill()
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    result = Kill("ingest", str(trigger), killed)
+    result.half_done = [f"{p['doc_id']}: {p['what']}" for p in index_check(data)["problems"]]
+    resumed = qa(data, "index", "add", "--json", str(folder))
+    if resumed.returncode != 0:
+        result.violations.append(f"the second qa index add exited {resumed.returncode}: {resumed.stderr[-300:]}")
+    listed = json.loads(qa(data, "index", "list", "--json").stdout)
+    result.listed = [d["doc_id"] for d in listed]
+    files = {doc_id_for(p): p for p in folder.iterdir()}
+    if sorted(result.listed) != sorted(files):
+        result.violations.append(f"listed {result.listed}, the folder has {sorted(files)}")
+    from index.store import Store
+
+    store = Store(data)
+    for doc_id, path in files.items():
+        found = store.document(doc_id)
+        if found and found[0].text != path.read_text(encoding="utf-8"):
+            result.violations.append(f"{doc_id}: stored text differs from its file")
+    del store
+    check = index_check(data)
+    if not check["clean"]:
+        result.violations.append(f"qa index check after the second run: {check['problems']}")
     return result

@@ -1,7 +1,8 @@
 """``kill -9`` of ``qa serve`` during an upload and during a removal
 (``evals.crash``): after a restart the library lists the document whole or
 not at all, and ``qa index check`` is clean.  ``make stress`` repeats these
-at many more moments."""
+at many more moments, and kills ``qa index add`` as well (here that is
+tests/test_scale.py)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,4 @@ def test_a_kill_while_writing_leaves_nothing_half_present_after_restart(operatio
 def test_a_kill_while_an_upload_embeds_leaves_no_document_and_no_copy(file, tmp_path):
     kill = kill_during(tmp_path / "data", "upload", 1.0, file)
     assert kill.killed and kill.violations == [] and kill.listed == []
+
