@@ -155,14 +155,12 @@ def load_bytes(data: bytes, path: Path, doc_id: str, source: str | None = None) 
             when = date.fromisoformat(header.group(1)).isoformat()
         except ValueError:
             when = None
-    return Document(
-        doc_id=doc_id,
-        title=title or _title_from_text(text, path.stem),
-        source=source or str(path),
-        text=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        date=when,
-    )
+    return _document(doc_id, path, source, text, title, date=when)
+
+
+def _document(doc_id: str, path: Path, source: str | None, text: str, title: str, **extra) -> Document:
+    return Document(doc_id=doc_id, title=title or _title_from_text(text, path.stem), source=source or str(path),
+                    text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), **extra)
 
 
 def _load_binary(data: bytes, path: Path, doc_id: str, source: str | None) -> Document:
@@ -175,14 +173,7 @@ def _load_binary(data: bytes, path: Path, doc_id: str, source: str | None) -> Do
     else:
         from index.word import read_docx as read
     text, title, layout = read(data, path)
-    return Document(
-        doc_id=doc_id,
-        title=title or _title_from_text(text, path.stem),
-        source=source or str(path),
-        text=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        layout=layout,
-    )
+    return _document(doc_id, path, source, text, title, layout=layout)
 
 
 def load_file(path: Path, root: Path | None = None) -> Document:

@@ -96,22 +96,7 @@ def test_highlight_rectangles_cover_the_sentence_and_nothing_else(real_docs, whi
             assert boxes
             mine = {(int(layout.page[i]), int(layout.char[i]))
                     for i in range(span.start, span.end) if layout.char[i] >= 0}
-            for number in {page for page, _ in mine}:
-                textpage = pdf[number - 1].get_textpage()
-                on_page = [r for r in boxes if r.page == number]
-                for i in range(textpage.count_chars()):
-                    ch = textpage.get_text_range(i, 1)
-                    if not ch.strip() or ch in "\x02\ufffe":
-                        continue
-                    x0, y0, x1, y1 = textpage.get_charbox(i)
-                    if (number, i) in mine:
-                        assert any(r.x0 - 0.5 <= x0 and x1 <= r.x1 + 0.5 and r.y0 - 0.5 <= y0
-                                   and y1 <= r.y1 + 0.5 for r in on_page), (doc.text[span.start:span.end], ch)
-                    else:
-                        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-                        assert not any(r.x0 < cx < r.x1 and r.y0 < cy < r.y1 for r in on_page), (
-                            doc.text[span.start:span.end], ch)
-                textpage.close()
+            assert_rects_cover(pdf, mine, [tuple(r) for r in boxes], doc.text[span.start:span.end])
             for r in boxes:
                 assert r.x0 < r.x1 and r.y0 < r.y1
     finally:
@@ -235,3 +220,24 @@ def test_the_layout_stays_out_of_equality_and_repr():
     assert doc == load.Document(doc.doc_id, doc.title, doc.source, doc.text, doc.sha256, doc.date)
     assert doc.title == "Camlidl user’s manual"
     assert io.BytesIO(REAL[0].read_bytes()).read(5) == b"%PDF-"
+
+
+def assert_rects_cover(pdf, mine: set[tuple[int, int]], boxes: list[tuple], sentence: str) -> None:
+    """Every character of ``mine`` ((page, pdfium char index) pairs) has its
+    tight pdfium box inside one of ``boxes`` ((page, x0, y0, x1, y1)) on its
+    page, and no other character of those pages has its centre inside one."""
+    for number in {page for page, _ in mine}:
+        on_page = [b[1:] for b in boxes if b[0] == number]
+        textpage = pdf[number - 1].get_textpage()
+        for i in range(textpage.count_chars()):
+            ch = textpage.get_text_range(i, 1)
+            if not ch.strip() or ch in "\x02\ufffe":
+                continue
+            x0, y0, x1, y1 = textpage.get_charbox(i)
+            if (number, i) in mine:
+                assert any(a - 0.5 <= x0 and x1 <= c + 0.5 and b - 0.5 <= y0 and y1 <= d + 0.5
+                           for a, b, c, d in on_page), (sentence, ch)
+            else:
+                cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+                assert not any(a < cx < c and b < cy < d for a, b, c, d in on_page), (sentence, ch)
+        textpage.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from test_pdf import assert_rects_cover
 
 from index.load import load_bytes
 from qa import extractive
@@ -113,22 +114,7 @@ def test_stored_rects_cover_the_sentence_and_nothing_outside_its_lines(corpus, d
             mine = {(int(layout.page[i]), int(layout.char[i])) for i in range(span.start, span.end)
                     if layout.char[i] >= 0}
             assert {p for p, _ in mine} == set(place.pages)
-            for number in place.pages:
-                on_page = [r[1:] for r in place.rects if r[0] == number]
-                textpage = pdf[number - 1].get_textpage()
-                for i in range(textpage.count_chars()):
-                    ch = textpage.get_text_range(i, 1)
-                    if not ch.strip() or ch in "\x02\ufffe":
-                        continue
-                    x0, y0, x1, y1 = textpage.get_charbox(i)
-                    if (number, i) in mine:
-                        assert any(a - 0.5 <= x0 and x1 <= c + 0.5 and b - 0.5 <= y0 and y1 <= d + 0.5
-                                   for a, b, c, d in on_page), (doc.text[span.start:span.end], ch)
-                    else:
-                        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-                        assert not any(a < cx < c and b < cy < d for a, b, c, d in on_page), (
-                            doc.text[span.start:span.end], ch)
-                textpage.close()
+            assert_rects_cover(pdf, mine, place.rects, doc.text[span.start:span.end])
     finally:
         pdf.close()
 
