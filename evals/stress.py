@@ -478,7 +478,7 @@ def upload_files(url: str, work: Path, scale: Scale) -> Row:
         try:
             out = client.predict(handle_file(str(path)), api_name="/upload")
             statuses[out["status"]] = statuses.get(out["status"], 0) + 1
-            if out["status"] == "rejected" and path.name not in out["message"]:
+            if out["status"] == "rejected" and out["name"] not in out["message"]:  # as Gradio received it
                 problems.append(f"{path.name!r}: refusal does not name the file: {out['message'][:120]}")
         except Exception as err:
             problems.append(f"{path.name!r}: {type(err).__name__} {err}")

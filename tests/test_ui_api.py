@@ -169,6 +169,25 @@ def test_a_request_body_over_the_ceiling_is_refused_and_the_server_goes_on(serve
     assert ask(client, "Who is Ruan Zongze?").citations
 
 
+def test_the_server_keeps_a_bounded_number_of_sessions(seeded_engine):
+    """Found by make stress: every API call is a Gradio session, and Gradio
+    kept 10,000 of them (65 KB each) by default."""
+    from evals.served import free_port
+    from ui.app import build, launch_options
+
+    demo = build(seeded_engine)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **{**launch_options(), "state_session_capacity": 3})
+    try:
+        server = SimpleNamespace(url=f"http://127.0.0.1:{port}/")
+        for _ in range(8):
+            assert "event: complete" in call_raw(server, "documents", [])
+        assert 1 <= len(demo.state_holder.session_data) <= 3
+    finally:
+        demo.close()
+
+
 def test_oversized_upload_is_refused(client, tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * (2 * 1024 * 1024 + 1))
@@ -184,12 +203,22 @@ HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javasc
 def test_safe_name_cannot_leave_the_uploads_folder(tmp_path):
     assert safe_name("../../x.md") == "x.md"
     assert safe_name("..\\..\\evil.TXT") == "evil.txt"
-    assert safe_name(".bashrc") == "bashrc"
-    assert safe_name("../") == "upload"
-    assert safe_name("my notes (v2).md") == "my_notes_v2.md"
+    assert safe_name(".bashrc").startswith("bashrc-")
+    assert safe_name("../").startswith("upload-")
+    assert safe_name("my notes (v2).md").startswith("my_notes_v2-") and safe_name("my notes (v2).md").endswith(".md")
     library = Library(SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path)))
     for name in ("../../x.md", "/etc/passwd.txt", "..", "a/../../b.html", "C:\\x\\y.md"):
         assert library.target(name).resolve().parent == (tmp_path / "uploads").resolve()
+
+
+def test_names_that_clean_up_alike_do_not_replace_each_other():
+    """Found by make stress: generated Unicode names all became ``txt`` (and
+    lost their type) and replaced each other's uploads."""
+    names = ["ä.txt", "ö.txt", "文件.txt", "a b.md", "a_b.md", "a(b.md", "x" * 300 + "1.txt", "x" * 300 + "2.txt"]
+    cleaned = [safe_name(n) for n in names]
+    assert len(set(cleaned)) == len(names)
+    assert [c.rsplit(".", 1)[1] for c in cleaned] == [n.rsplit(".", 1)[1] for n in names]
+    assert all(len(c) <= 120 and safe_name(n) == c for n, c in zip(names, cleaned))
 
 
 def test_library_checks_type_and_size(tmp_path):

@@ -10,6 +10,7 @@ folder.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from dataclasses import asdict, dataclass
@@ -41,14 +42,22 @@ class Outcome:
 
 def safe_name(name: str) -> str:
     """A plain file name for ``name``: no directories, no leading dots, only
-    ``[A-Za-z0-9._-]``, at most ``MAX_NAME_CHARS`` long, suffix kept."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._-")
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    stem = stem.rstrip("._-")[: MAX_NAME_CHARS - len(suffix) - 1] or "upload"
-    return f"{stem}.{suffix.lower()}" if suffix else stem
+    ``[A-Za-z0-9._-]``, at most ``MAX_NAME_CHARS`` long, suffix kept (in
+    lower case).  When cleaning changes the stem, a hash of the original name
+    goes into it, so two names that clean up alike (``ä.txt``, ``ö.txt``)
+    do not replace each other, and the same name always lands on the same
+    file."""
+    original = re.split(r"[\\/]", name or "")[-1]
+    stem, dot, suffix = original.rpartition(".")
+    if not dot or not stem.strip("."):
+        stem, suffix = original, ""
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix).lower()
+    room = MAX_NAME_CHARS - len(suffix) - 1
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")
+    if clean != stem or not clean or len(clean) > room:
+        tag = "-" + hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        clean = (clean[: room - len(tag)].rstrip("._-") or "upload") + tag
+    return f"{clean}.{suffix}" if suffix else clean
 
 
 def plural(n: int, word: str) -> str:
