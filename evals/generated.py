@@ -43,3 +43,15 @@ file_bytes = st.one_of(st.binary(max_size=400), encoded, html,
 #: File names: spaces, quotes, dots, Unicode, up to 120 characters (the suffix is added separately).
 file_stems = st.text(st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="/\\"),
                      min_size=1, max_size=120)
+
+
+def spans_exact(text: str, spans) -> bool:
+    """What every accepted file must give: spans in order, inside the text,
+    each a non-empty sentence without surrounding whitespace."""
+    end = 0
+    for span in spans:
+        piece = text[span.start : span.end]
+        if not (end <= span.start < span.end <= len(text) and piece and piece == piece.strip()):
+            return False
+        end = span.end
+    return True

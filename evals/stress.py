@@ -32,6 +32,7 @@ from pathlib import Path
 
 from evals import crash, generated
 from evals.served import qa_serve
+from index.segment import Span
 from qa.settings import PROJECT_ROOT, Settings
 
 SEED_QUESTIONS = PROJECT_ROOT / "evals" / "data" / "seed_dev.jsonl"
@@ -432,16 +433,6 @@ def generated_files(folder: Path, n: int, seed: int) -> list[Path]:
     return paths
 
 
-def exact(text: str, spans) -> bool:
-    end = 0
-    for s in spans:
-        piece = text[s.start : s.end]
-        if not (end <= s.start < s.end <= len(text) and piece and piece == piece.strip()):
-            return False
-        end = s.end
-    return True
-
-
 def cli_files(work: Path, scale: Scale) -> Row:
     from qa.engine import Engine
 
@@ -452,7 +443,11 @@ def cli_files(work: Path, scale: Scale) -> Row:
     report = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
     engine = Engine(Settings.from_env(data_dir=data, seed=False))
     docs = engine.documents()
-    inexact = [d.doc_id for d in docs if not exact(engine.document(d.doc_id)[0].text, engine.document(d.doc_id)[1])]
+    inexact = []
+    for d in docs:
+        doc, spans = engine.document(d.doc_id)
+        if not generated.spans_exact(doc.text, spans):
+            inexact.append(d.doc_id)
     unnamed = [m for m in report.get("skipped", []) if not any(str(p) in m for p in paths)]
     check = engine.check()
     return Row("Generated files through `qa index add`",
@@ -485,8 +480,7 @@ def upload_files(url: str, work: Path, scale: Scale) -> Row:
     inexact = []
     for d in client.predict(api_name="/documents"):
         got = client.predict(d["doc_id"], api_name="/document")
-        spans = [type("S", (), {"start": a, "end": b}) for _, a, b in got["sentences"]]
-        if not exact(got["text"], spans):
+        if not generated.spans_exact(got["text"], [Span(i, a, b) for i, a, b in got["sentences"]]):
             inexact.append(d["doc_id"])
     return Row("Generated files through the UI's `/upload`",
                f"{len(paths)} generated files, one request each",

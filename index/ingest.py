@@ -21,7 +21,7 @@ import numpy as np
 
 from index.chunk import make_chunks, to_node
 from index.embed import MiniLMEmbedding
-from index.load import Document, LoadError, discover, doc_id_for, load_bytes
+from index.load import Document, LoadError, discover, doc_id_for, load_bytes, read_file
 from index.segment import Span, sentence_spans
 from index.store import Entries, Place, Store
 
@@ -72,10 +72,7 @@ def places(doc: Document, spans: list[Span]) -> list[Place]:
 
 def load_path(path: Path, root: Path | None) -> Loaded:
     """``index.load.load_file``, keeping a PDF's bytes."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise LoadError(f"{path}: cannot read ({err.strerror or err})") from None
+    data = read_file(path)
     doc = load_bytes(data, path, doc_id_for(path, root))
     return Loaded(doc, data if path.suffix.lower() == ".pdf" else None)
 

@@ -176,12 +176,15 @@ def _load_binary(data: bytes, path: Path, doc_id: str, source: str | None) -> Do
     return _document(doc_id, path, source, text, title, layout=layout)
 
 
-def load_file(path: Path, root: Path | None = None) -> Document:
+def read_file(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         raise LoadError(f"{path}: cannot read ({err.strerror or err})") from None
-    return load_bytes(data, path, doc_id_for(path, root))
+
+
+def load_file(path: Path, root: Path | None = None) -> Document:
+    return load_bytes(read_file(path), path, doc_id_for(path, root))
 
 
 def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:

@@ -335,7 +335,7 @@ class Store:
         on_disk = [p for p in self.files.iterdir() if p.is_file()]
         if not on_disk:
             return []
-        got = self.documents.get(include=["metadatas"])
+        got = self.documents.get(where={"file": {"$ne": ""}}, include=["metadatas"])
         named = {m.get("file") for m in got["metadatas"]}
         copy_of = lambda p: p.name[1:].rsplit(".", 2)[0] if p.name.startswith(".") else p.name  # noqa: E731
         return sorted(p for p in on_disk if copy_of(p) not in named)
