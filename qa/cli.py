@@ -211,6 +211,9 @@ def index_check(obj: Context, repair, as_json):
 def serve(obj: Context, host, port):
     """Start the chat UI in the browser.  A document that an earlier server,
     killed mid-upload or mid-removal, left half-written is removed first."""
+    from ui.memory import limit_arenas
+
+    limit_arenas()  # before Gradio, the Engine and their threads start
     from ui.app import launch
 
     for doc_id in obj.engine.repair():

@@ -34,6 +34,7 @@ class Settings:
     chunk_overlap: int = 1  # env QA_CHUNK_OVERLAP: sentences shared by neighbouring chunks
     max_question_chars: int = 2000  # env QA_MAX_QUESTION_CHARS
     max_upload_files: int = 20  # env QA_MAX_UPLOAD_FILES: files one upload may carry; the rest are refused by name
+    queue_size: int = 200  # env QA_QUEUE_SIZE: requests qa serve lets wait; past it Gradio answers 503 "queue is full"
     answer_timeout: float = 30.0  # env QA_ANSWER_TIMEOUT: seconds one answer may take (checked between its stages)
     max_answer_sentences: int = 3  # env QA_MAX_ANSWER_SENTENCES
     chroma_timeout: float = 5.0  # env QA_CHROMA_TIMEOUT: seconds before a server counts as down
@@ -58,7 +59,7 @@ class Settings:
         }
         casts = {f.name: f.type for f in fields(cls)}
         for name in ("seed_dir", "collection", "top_k", "chunk_tokens", "chunk_overlap",
-                     "max_question_chars", "max_upload_files", "answer_timeout", "max_answer_sentences", "chroma_timeout", "reader", "llm_url", "llm_model",
+                     "max_question_chars", "max_upload_files", "queue_size", "answer_timeout", "max_answer_sentences", "chroma_timeout", "reader", "llm_url", "llm_model",
                      "llm_timeout"):
             raw = env.get("QA_" + name.upper())
             if raw:

@@ -55,5 +55,16 @@ def test_files_past_the_per_upload_limit_are_refused_by_name(tmp_path):
 
 
 def test_the_limits_are_settings():
-    s = Settings.from_env({"QA_MAX_UPLOAD_FILES": "5", "QA_ANSWER_TIMEOUT": "2.5", "QA_DATA_DIR": "/tmp/x"})
-    assert (s.max_upload_files, s.answer_timeout) == (5, 2.5)
+    s = Settings.from_env({"QA_MAX_UPLOAD_FILES": "5", "QA_ANSWER_TIMEOUT": "2.5", "QA_QUEUE_SIZE": "7",
+                           "QA_DATA_DIR": "/tmp/x"})
+    assert (s.max_upload_files, s.answer_timeout, s.queue_size) == (5, 2.5, 7)
+
+
+def test_the_server_limits_malloc_arenas_unless_the_user_did(monkeypatch):
+    """glibc here: the limit takes; a MALLOC_ARENA_MAX the user exported wins."""
+    from ui.memory import limit_arenas
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_arenas() is True
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_arenas() is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
@@ -186,6 +187,71 @@ def test_the_server_keeps_a_bounded_number_of_sessions(seeded_engine):
         assert 1 <= len(demo.state_holder.session_data) <= 3
     finally:
         demo.close()
+
+
+def test_requests_past_the_queue_size_are_refused_and_the_server_goes_on(seeded_engine, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+    from urllib.error import HTTPError
+
+    from evals.served import free_port
+    from ui.app import build, launch_options
+
+    monkeypatch.setattr(seeded_engine, "settings", replace(seeded_engine.settings, queue_size=2))
+    demo = build(seeded_engine)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **launch_options())
+    server = SimpleNamespace(url=f"http://127.0.0.1:{port}/")
+
+    def post(_) -> tuple[int, str]:
+        body = json.dumps({"data": ["Who is Ruan Zongze?", [], 4]}).encode()
+        request = urllib.request.Request(f"{server.url}gradio_api/call/answer", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.read().decode()
+        except HTTPError as err:
+            return err.code, err.read().decode()
+
+    try:
+        with ThreadPoolExecutor(40) as pool:
+            results = list(pool.map(post, range(40)))
+        refused = [body for status, body in results if status != 200]
+        assert refused and all("Queue is full" in body for body in refused)
+        assert all(status in (200, 503) for status, _ in results)
+        assert any(status == 200 for status, _ in results)
+        deadline = time.monotonic() + 60  # the accepted ones drain, then the server takes questions again
+        while True:
+            try:
+                assert "event: complete" in call_raw(server, "answer", ["Who is Ruan Zongze?", [], 4])
+                break
+            except HTTPError as err:
+                if err.code != 503 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        demo.close()
+
+
+def test_chat_tabs_keep_their_own_conversations(server, client):
+    """Two browser tabs through the UI's own (private) chat event, their
+    follow-ups interleaved: each tab shows exactly its conversation, the
+    answers the /answer API gives to the same questions and histories."""
+    from evals.served import UiSession
+    from evals.stress import expected_chat
+
+    scripts = [["Who is Ruan Zongze?", "What did he say about it?"],
+               ["What did China decide to do about fentanyl?", "When was that?"]]
+    tabs = [UiSession(server.url), UiSession(server.url)]
+    shown: list = [None, None]
+    for turn in range(2):
+        for i, tab in enumerate(tabs):
+            shown[i] = tab.ask(scripts[i][turn])
+    meta = {d["doc_id"]: render.DocMeta(d["title"], d["date"]) for d in client.predict(api_name="/documents")}
+    for script, chat in zip(scripts, shown):
+        answers = [client.predict(q, script[:k], 4, api_name="/answer") for k, q in enumerate(script)]
+        assert len(chat) == 4 and chat == expected_chat(script, answers, meta)
 
 
 def test_oversized_upload_is_refused(client, tmp_path):

@@ -61,10 +61,6 @@ UPLOAD_CEILING = 10 * MAX_FILE_BYTES
 #: lets the reader see it being built sentence by sentence.
 STREAM_PAUSE_S = 0.08
 
-#: Requests waiting for a worker beyond this many are refused ("queue is
-#: full") instead of piling up in memory.
-QUEUE_SIZE = 200
-
 #: Sessions whose state Gradio keeps (a browser tab's chat, and one per API
 #: call: each costs about 65 KB of copied component config).  Gradio's
 #: default, 10,000, let ``qa serve`` grow by 130 MB over 2,000 API calls in
@@ -85,6 +81,12 @@ def launch_options() -> dict:
         "app_kwargs": {"middleware": [Middleware(BodyLimit)]},
         "state_session_capacity": SESSIONS,
     }
+
+
+def refused(message: str) -> gr.Error:
+    """An API caller's error, worded for them: bad input, not a fault of the
+    server, so Gradio does not print its traceback to the log."""
+    return gr.Error(message, print_exception=False)
 
 
 def build(engine) -> gr.Blocks:
@@ -193,21 +195,21 @@ def build(engine) -> gr.Blocks:
             try:
                 history = json.loads(history) if history.strip() else []
             except json.JSONDecodeError:
-                raise gr.Error("history must be a list of earlier questions, or that list as JSON") from None
+                raise refused("history must be a list of earlier questions, or that list as JSON") from None
         try:
             return engine.answer(question, history=history or None, top_k=int(top_k or default_k)).to_dict()
         except (ValueError, RuntimeError) as err:
-            raise gr.Error(str(err)) from None
+            raise refused(str(err)) from None
 
     def upload(file: dict) -> dict:
         """Index one file (.txt, .md, .html, .pdf or .docx); pass it with
         ``gradio_client.handle_file(path)``.  Returns {name, status, message,
         doc_id}; status is added, replaced, unchanged or rejected."""
         if not isinstance(file, dict) or not file.get("path"):
-            raise gr.Error("send the file with gradio_client.handle_file(path)")
+            raise refused("send the file with gradio_client.handle_file(path)")
         path = Path(str(file["path"]))
         if not is_in_or_equal(path, get_upload_folder()):
-            raise gr.Error("send the file with gradio_client.handle_file(path); server paths are not accepted")
+            raise refused("send the file with gradio_client.handle_file(path); server paths are not accepted")
         return library.upload([(path, file.get("orig_name") or path.name)])[0].to_dict()
 
     def remove(doc_id: str) -> dict:
@@ -225,7 +227,7 @@ def build(engine) -> gr.Blocks:
         sentence spans [index, start, end]."""
         found = engine.document(doc_id)
         if found is None:
-            raise gr.Error(f"There is no document {doc_id!r}.")
+            raise refused(f"There is no document {doc_id!r}.")
         doc, spans = found
         return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "text": doc.text,
                 "sentences": [[s.index, s.start, s.end] for s in spans]}
@@ -304,7 +306,7 @@ def build(engine) -> gr.Blocks:
         gr.api(remove, api_name="remove")
         gr.api(documents, api_name="documents")
         gr.api(document, api_name="document")
-    demo.queue(max_size=QUEUE_SIZE)
+    demo.queue(max_size=engine.settings.queue_size)  # past it, 503 "queue is full", not a pile in memory
     return demo
 
 
