@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from evals.served import qa_serve
+from evals.served import call_api, qa_serve, send_file
 from qa.settings import PROJECT_ROOT
 
 NO_SEED = {"QA_NO_SEED": "1"}
@@ -90,11 +90,13 @@ def index_check(data: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def _call(client, args, api: str, box: dict) -> None:
+def _call(url: str, api: str, file: Path | None, doc_id: str) -> None:
+    """The call the kill lands in, over plain HTTP: gradio_client would
+    print the dropped connection's traceback from its stream thread."""
     try:
-        box["result"] = client.predict(*args, api_name=api)
-    except Exception as err:  # the server was killed under the call
-        box["error"] = err
+        call_api(url, api, [send_file(url, file)] if file else [doc_id])
+    except Exception:  # the server was killed under the call: what it left is checked after the restart
+        pass
 
 
 def kill_during(data: Path, operation: str, trigger, file: Path) -> Kill:
@@ -114,9 +116,8 @@ def kill_during(data: Path, operation: str, trigger, file: Path) -> Kill:
         if operation == "removal" and doc_id not in {d["doc_id"] for d in client.predict(api_name="/documents")}:
             client.predict(handle_file(str(file)), api_name="/upload")
         before = sqlite_state(data)
-        args, api = ((handle_file(str(file)),), "/upload") if operation == "upload" else ((doc_id,), "/remove")
-        box: dict = {}
-        caller = threading.Thread(target=_call, args=(client, args, api, box))
+        caller = threading.Thread(target=_call, args=(served.url, operation.replace("removal", "remove"),
+                                                      file if operation == "upload" else None, doc_id))
         caller.start()
         if str(trigger).startswith("write"):
             while caller.is_alive() and sqlite_state(data) == before:

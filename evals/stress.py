@@ -4,8 +4,9 @@ scenario: what was tried, how often, what held, the figures) and
 ``artifacts/stress.json``.
 
 Everything goes through the real interfaces: ``Engine.answer`` in this
-process, ``qa serve`` through ``gradio_client`` and its HTTP API, and the
-``qa`` command in subprocesses.  A *crash* is an uncaught exception, an
+process, ``qa serve`` through ``gradio_client``, its HTTP API and the
+page's own chat event (``evals.served.UiSession``), and the ``qa`` command
+in subprocesses.  A *crash* is an uncaught exception, an
 undocumented error or exit code; a *violation* is an answer that breaks the
 JSON contract (``qa.cite.contract_violations``: citations exact against the
 document text).  ``--smoke`` runs every scenario at a tiny scale (about a
@@ -24,14 +25,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from evals import crash, generated
-from evals.served import qa_serve
+from evals.served import UiSession, call_api, qa_serve
 from index.segment import Span
 from qa.settings import PROJECT_ROOT, Settings
 
@@ -45,8 +45,8 @@ FOLLOW_UPS = ["What did he say about it?", "And when was that?", "Why?", "What a
 class Scale:
     sessions: int = 20
     per_session: int = 10
-    engine_questions: int = 8000  # through one Engine, 80 % generated; its RSS is the in-process soak
-    served_questions: int = 2000  # through qa serve's HTTP API, 80 % generated; the server's RSS is that soak
+    engine_questions: int = 6000  # through one Engine, 80 % generated; its RSS is the in-process soak
+    served_questions: int = 4000  # through qa serve's HTTP API, 80 % generated: 2,000 to warm up, 2,000 measured
     chat_questions: int = 2000  # generated, through one `qa chat` on standard input
     ask_questions: int = 30  # one `qa ask` each
     cli_files: int = 1000  # one `qa index add` of a folder of generated files
@@ -89,12 +89,22 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+#: Gradio keeps an event queue for each of the last 2,000 sessions
+#: (``Queue.pending_messages_per_session``, an ``LRUCache(2000)``), and every
+#: HTTP API call is a session of its own: ``qa serve`` grows until 2,000
+#: calls have filled it (``tests/test_stress_smoke.py`` checks the figure).
+GRADIO_EVENT_QUEUES = 2000
+
+
 @dataclass
 class Soak:
-    """RSS and open files sampled every ``every`` questions (40 samples a run)."""
+    """RSS and open files sampled every ``every`` questions; growth is
+    measured after ``warm`` questions (by default the first tenth, when the
+    caches and the ONNX arenas fill)."""
 
     pid: int
     every: int
+    warm: int | None = None
     samples: list = field(default_factory=list)  # (questions done, RSS MB, fds)
 
     def sample(self, done: int) -> None:
@@ -102,16 +112,16 @@ class Soak:
             self.samples.append((done, rss_mb(self.pid), open_fds(self.pid)))
 
     def summary(self) -> dict:
-        """Growth after warm-up (the first tenth of the run, when caches and
-        the ONNX arenas fill): from the first sample after it to the mean of
-        the last three, and the fitted slope per 1,000 questions."""
+        """Growth after warm-up, from the first sample after it to the mean
+        of the last three, and the fitted slope per 1,000 questions."""
         if len(self.samples) < 4:
             return {"samples": len(self.samples)}
-        warm = [s for s in self.samples if s[0] >= self.samples[-1][0] / 10] or self.samples
+        after = self.samples[-1][0] / 10 if self.warm is None else self.warm
+        warm = [s for s in self.samples if s[0] >= after] or self.samples
         xs, rss, fds = zip(*warm)
         end = statistics.mean(rss[-3:])
         slope = statistics.linear_regression(xs, rss).slope * 1000 if len(set(xs)) > 1 else 0.0
-        return {"rss_start_mb": round(self.samples[0][1], 1), "rss_warm_mb": round(rss[0], 1),
+        return {"rss_start_mb": round(self.samples[0][1], 1), "warm_questions": xs[0], "rss_warm_mb": round(rss[0], 1),
                 "rss_end_mb": round(end, 1), "rss_growth_pct": round((end - rss[0]) / rss[0] * 100, 2),
                 "rss_slope_mb_per_1000": round(slope, 2), "fds_warm": fds[0], "fds_end": fds[-1],
                 "fds_max": max(fds), "samples": len(self.samples)}
@@ -217,24 +227,6 @@ def engine_soak(work: Path, scale: Scale) -> Row:
                 "examples": examples[:20], "generated_questions": len(items) - len(items) // 5})
 
 
-def call_api(url: str, api: str, data: list, timeout: float = 120) -> tuple[str, object]:
-    """One call through Gradio's HTTP API: ("complete", output) or ("error",
-    message).  Raw HTTP, because gradio_client cannot send a lone surrogate."""
-    body = json.dumps({"data": data}).encode()
-    request = urllib.request.Request(f"{url}gradio_api/call/{api}", data=body,
-                                     headers={"Content-Type": "application/json"})
-    event = json.load(urllib.request.urlopen(request, timeout=timeout))["event_id"]
-    with urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event}", timeout=timeout) as response:
-        stream = response.read().decode()
-    kind, payload = "error", None
-    for block in stream.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if lines.get("event") in ("complete", "error"):
-            kind = lines["event"]
-            payload = json.loads(lines.get("data", "null"))
-    return kind, payload[0] if kind == "complete" and isinstance(payload, list) else payload
-
-
 def session_script(i: int, real: list[str], per_session: int) -> list[str]:
     rng = random.Random(i)
     script = []
@@ -267,6 +259,38 @@ def run_sessions(url: str, scripts: list[list[str]]) -> tuple[list[list[dict]], 
 
     with ThreadPoolExecutor(len(scripts)) as pool:
         return list(pool.map(one, scripts)), latencies, errors
+
+
+def run_ui_sessions(url: str, scripts: list[list[str]]) -> tuple[list[list[str]], list[float], list[str]]:
+    """Every script as one browser tab's chat (``UiSession``), all at once:
+    the history is the server's per-session state, not sent by the client.
+    Returns what each chat shows at the end."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def one(script: list[str]) -> list[str]:
+        chat, shown = UiSession(url), []
+        for question in script:
+            t = time.perf_counter()
+            try:
+                shown = chat.ask(question)
+            except Exception as err:
+                errors.append(f"{question!r}: {type(err).__name__} {err}")
+            latencies.append((time.perf_counter() - t) * 1000)
+        return shown
+
+    with ThreadPoolExecutor(len(scripts)) as pool:
+        return list(pool.map(one, scripts)), latencies, errors
+
+
+def expected_chat(script: list[str], answers: list[dict], meta: dict) -> list[str]:
+    """What the chat must show after ``script``: the conversation rendered
+    from the /answer API's answers to the same questions and histories."""
+    from ui import render
+
+    turns = [{"question": q, "error": a["error"]} if "error" in a else {"question": q, "answer": a}
+             for q, a in zip(script, answers)]
+    return [m["content"] for m in render.messages(turns, meta)]
 
 
 def churn_violations(answer, texts: dict[str, str], versions: dict[str, list[str]]) -> list[str]:
@@ -317,6 +341,25 @@ def load_test(url: str, pid: int, scale: Scale, texts: dict[str, str], work: Pat
                 + f"; server RSS {rss_before:.0f} → {rss_mb(pid):.0f} MB",
                 {"latency": percentiles(latencies), "errors": errors[:10], "seconds": round(seconds, 1)})
 
+    # the same sessions as browser tabs: the UI's own chat event, history in the server's session state
+    from ui.render import DocMeta
+
+    meta = {d["doc_id"]: DocMeta(d["title"], d["date"]) for d in Client(url, verbose=False).predict(
+        api_name="/documents")}
+    t0 = time.perf_counter()
+    shown, latencies, errors = run_ui_sessions(url, scripts)
+    seconds = time.perf_counter() - t0
+    wrong = sum(got != expected_chat(script, want, meta) for got, script, want in zip(shown, scripts, reference))
+    rows = [first, Row(f"{scale.sessions} concurrent chat sessions through the UI's chat event",
+                       f"the same {scale.sessions} sessions sent as the page sends them (queue/join and its event "
+                       "stream), the conversation kept in each session's server-side state; each chat's final "
+                       "view compared with the /answer answers rendered",
+                       wrong == len(errors) == 0,
+                       f"{wrong} chats showing anything but their own conversation's answers, {len(errors)} errors; "
+                       f"{n / seconds:.1f} questions/s, "
+                       + ", ".join(f"{k.replace('_ms', '')} {v:.0f} ms" for k, v in percentiles(latencies).items()),
+                       {"latency": percentiles(latencies), "errors": errors[:10], "seconds": round(seconds, 1)})]
+
     # the same sessions while another client uploads and removes documents they ask about
     versions: dict[str, list[str]] = {}  # every text each churned document has had
     stop = threading.Event()
@@ -366,7 +409,7 @@ def load_test(url: str, pid: int, scale: Scale, texts: dict[str, str], work: Pat
                  f"upload/removal errors; {n / seconds:.1f} questions/s, "
                  + ", ".join(f"{k.replace('_ms', '')} {v:.0f} ms" for k, v in percentiles(latencies).items()),
                  {"churn": churned, "errors": errors[:10]})
-    return [first, second]
+    return [*rows, second]
 
 
 def served_soak(url: str, pid: int, scale: Scale, texts: dict[str, str], data: Path) -> Row:
@@ -374,7 +417,7 @@ def served_soak(url: str, pid: int, scale: Scale, texts: dict[str, str], data: P
 
     items = question_mix(scale.served_questions, 2)
     chroma_before = folder_bytes(data / "chroma")
-    soak = Soak(pid, max(1, len(items) // 40))
+    soak = Soak(pid, max(1, len(items) // 40), warm=min(GRADIO_EVENT_QUEUES, len(items) // 2))
     counts = {"answered": 0, "refused": 0, "violations": 0, "crashes": 0}
     examples: list[str] = []
     for i, (question, history) in enumerate(items, 1):
@@ -400,8 +443,11 @@ def served_soak(url: str, pid: int, scale: Scale, texts: dict[str, str], data: P
                counts["crashes"] == counts["violations"] == 0 and s.get("rss_growth_pct", 0) < 5 and grown <= 0,
                f"{counts['answered']} answered, {counts['refused']} refused with the documented error; "
                f"{counts['violations']} contract violations, {counts['crashes']} crashes. Server RSS "
-               f"{s.get('rss_warm_mb')} → {s.get('rss_end_mb')} MB after warm-up ({s.get('rss_growth_pct')} %, "
-               f"{s.get('rss_slope_mb_per_1000')} MB per 1,000); open files {s.get('fds_warm')} → {s.get('fds_end')} "
+               f"{s.get('rss_warm_mb')} → {s.get('rss_end_mb')} MB over the {len(items) - s.get('warm_questions', 0)} "
+               f"questions after warm-up ({s.get('rss_growth_pct')} %, {s.get('rss_slope_mb_per_1000')} MB per "
+               f"1,000), {s.get('rss_start_mb')} → {s.get('rss_warm_mb')} MB during it (the first "
+               f"{s.get('warm_questions')}, while Gradio's per-call event queues fill); open files "
+               f"{s.get('fds_warm')} → {s.get('fds_end')} "
                f"(max {s.get('fds_max')}); Chroma's files grew {grown} bytes",
                {"counts": counts, "soak": s, "examples": examples[:20],
                 "generated_questions": len(items) - len(items) // 5})
@@ -501,12 +547,32 @@ def cli_questions(work: Path, scale: Scale) -> Row:
     sentinel = "Who is Ruan Zongze?"
     env = dict(os.environ, QA_DATA_DIR=str(data))
     stdin = "\n".join([*lines, sentinel, ""]).encode("utf-8", "surrogatepass")  # lone surrogates: invalid UTF-8
-    chat = subprocess.run([sys.executable, "-m", "qa", "chat"], cwd=PROJECT_ROOT, env=env, input=stdin,
-                          capture_output=True, timeout=3600)
+    seeding = subprocess.run([sys.executable, "-m", "qa", "index", "list"], cwd=PROJECT_ROOT, env=env,
+                             capture_output=True, timeout=600)  # index the seed once, before two processes share it
+    if seeding.returncode != 0:
+        raise RuntimeError(f"qa index list failed: {seeding.stderr.decode('utf-8', 'replace')[-2000:]}")
+    with ThreadPoolExecutor(1) as side:  # the `qa ask` runs below go on beside the chat
+        chatting = side.submit(subprocess.run, [sys.executable, "-m", "qa", "chat"], cwd=PROJECT_ROOT, env=env,
+                               input=stdin, capture_output=True, timeout=3600)
+        asks = generate(st.one_of(generated.questions, st.just("")), scale.ask_questions, 6)
+        bad = ask_failures(asks, env)
+        chat = chatting.result()
     out, err = chat.stdout.decode("utf-8", "replace"), chat.stderr.decode("utf-8", "replace")
     last = [block for block in out.split("> ") if block.strip()][-1:]  # each answer follows a "> " prompt
     chat_ok = chat.returncode == 0 and "Traceback" not in err and "Ruan Zongze" in "".join(last)
-    asks = generate(st.one_of(generated.questions, st.just("")), scale.ask_questions, 6)
+    return Row("Generated questions through the `qa` command",
+               f"{len(lines)} questions through one `qa chat` on standard input (invalid UTF-8 included); "
+               f"{len(asks)} `qa ask` runs",
+               chat_ok and not bad,
+               f"`qa chat` exit {chat.returncode}, {'answered' if chat_ok else 'did not answer'} the last question; "
+               f"`qa ask`: {len(asks) - len(bad)} exited 0 or 2 with the documented message, {len(bad)} did not",
+               {"chat_stderr_tail": err[-800:] if not chat_ok else "", "ask_failures": bad[:10],
+                "generated_questions": len(lines) + len(asks)})
+
+
+def ask_failures(asks: list[str], env: dict) -> list[str]:
+    """One `qa ask --json` per question; those that neither answered nor
+    exited 2 with the documented message."""
     bad = []
     for q in asks:
         arg = q.replace("\x00", "")
@@ -521,14 +587,7 @@ def cli_questions(work: Path, scale: Scale) -> Row:
             json.loads(done.stdout)
         elif done.returncode != 2 or "Traceback" in text or not documented(text):
             bad.append(f"{arg[:40]!r}: exit {done.returncode} {text[-200:]}")
-    return Row("Generated questions through the `qa` command",
-               f"{len(lines)} questions through one `qa chat` on standard input (invalid UTF-8 included); "
-               f"{len(asks)} `qa ask` runs",
-               chat_ok and not bad,
-               f"`qa chat` exit {chat.returncode}, {'answered' if chat_ok else 'did not answer'} the last question; "
-               f"`qa ask`: {len(asks) - len(bad)} exited 0 or 2 with the documented message, {len(bad)} did not",
-               {"chat_stderr_tail": err[-800:] if not chat_ok else "", "ask_failures": bad[:10],
-                "generated_questions": len(lines) + len(asks)})
+    return bad
 
 
 def kills(work: Path, scale: Scale) -> Row:
@@ -538,9 +597,17 @@ def kills(work: Path, scale: Scale) -> Row:
     folder.mkdir()
     for i in range(4):
         crash.big_document(folder / f"records-{i}.txt", 700, seed=i)
-    results = [crash.kill_ingest(work / f"kill-{i}", folder, trigger) if op == "ingest" else
-               crash.kill_during(work / f"kill-{i}", op, trigger, file)
-               for i, (op, trigger) in enumerate(scale.kills)]
+
+    def one(numbered: tuple[int, tuple[str, str]]):
+        i, (op, trigger) = numbered
+        return (crash.kill_ingest(work / f"kill-{i}", folder, trigger) if op == "ingest" else
+                crash.kill_during(work / f"kill-{i}", op, trigger, file))
+
+    # Two at a time, each in its own folder on its own port: the triggers
+    # wait for the operation's own writes, so a slower machine moves them
+    # with it, and the run fits its time budget.
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(one, enumerate(scale.kills)))
     broken = [k for k in results if k.violations]
     landed = sum(bool(k.half_done) for k in results)
     return Row("`kill -9` of `qa serve` during an upload and during a removal, and of `qa index add`, then a "
@@ -602,17 +669,17 @@ def main(argv: list[str] | None = None) -> int:
             texts = {d["doc_id"]: client.predict(d["doc_id"], api_name="/document")["text"]
                      for d in client.predict(api_name="/documents")}
             log("concurrent sessions")
-            rows.extend(load_test(served.url, served.pid, scale, texts, work))
-            log(rows[-2].figures + "\n" + rows[-1].figures)
-            # The two soaks run side by side (this process and the server's):
-            # neither reports latency, and together they fit the time budget.
-            log("questions through one Engine and through /answer, side by side")
-            with ThreadPoolExecutor(1) as side:
-                in_process = side.submit(engine_soak, work, scale)
-                served_row = served_soak(served.url, served.pid, scale, texts, work / "served")
-                rows.append(in_process.result())
-            rows.append(served_row)
-            log(rows[-2].figures + "\n" + rows[-1].figures)
+            loaded = load_test(served.url, served.pid, scale, texts, work)
+            rows.extend(loaded)
+            log("\n".join(r.figures for r in loaded))
+            # One soak after the other: side by side on two cores they took
+            # longer than in turn (9.0 against about 6.5 minutes).
+            log("questions through /answer")
+            rows.append(served_soak(served.url, served.pid, scale, texts, work / "served"))
+            log(rows[-1].figures)
+            log("questions through one Engine")
+            rows.append(engine_soak(work, scale))
+            log(rows[-1].figures)
             log("files through /upload")
             rows.append(upload_files(served.url, work, scale))
             log(rows[-1].figures)
