@@ -54,6 +54,7 @@ class Engine:
     def __init__(self, settings: Settings | None = None):
         offline.enforce()
         from llama_index.core import VectorStoreIndex
+        from llama_index.core.callbacks import CallbackManager
 
         from index.embed import MiniLMEmbedding
         from index.ingest import Indexer
@@ -75,6 +76,7 @@ class Engine:
         self.reader = make_reader(s.reader_name, s)
         self._readers = {self.reader.name: self.reader}
         self._lock = threading.RLock()
+        self._callbacks = CallbackManager()  # one for every retriever (see HybridRetriever)
         self._lexical = None
         self._revision = None
         self._documents: tuple[str | None, list] = (None, [])
@@ -173,7 +175,8 @@ class Engine:
         lexical = self.lexical()
         key = (top_k, mode)
         if key not in self._retrievers:
-            self._retrievers[key] = HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode)
+            self._retrievers[key] = HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode,
+                                                    callback_manager=self._callbacks)
         return self._retrievers[key]
 
     def reader_for(self, reader=None):

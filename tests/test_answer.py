@@ -64,3 +64,23 @@ def test_public_api_round_trips_through_json(tmp_path, monkeypatch):
     result = qa.answer("Who is Ruan Zongze?", settings=settings, top_k=2)
     assert qa.Answer.from_dict(result.to_dict()) == result
     assert len(result.retrieved) <= 2
+
+
+def test_retrieval_keeps_nothing_per_question(seeded_engine):
+    """Found by make stress's Engine soak: every retriever part had a
+    llama-index callback manager of its own, whose trace map kept the event
+    ids of every question (1.4 KB each).  Now they share one, cleared as
+    each question's trace starts."""
+    retriever = seeded_engine.retriever(4)
+    managers = {id(m): m for m in [retriever.callback_manager,
+                                   *(part.callback_manager for part in retriever._fusion._retrievers)]}
+    assert len(managers) == 1
+
+    def kept() -> int:
+        return sum(len(ids) for m in managers.values() for ids in m.trace_map.values())
+
+    seeded_engine.answer("Who is Ruan Zongze?")
+    first = kept()
+    for question in ["What did China announce?", "When was that?", "Which drugs were added?", "Who said it?"] * 5:
+        seeded_engine.answer(question)
+    assert kept() == first
