@@ -126,7 +126,8 @@ class Soak:
         return {"rss_start_mb": round(self.samples[0][1], 1), "warm_questions": xs[0], "rss_warm_mb": round(rss[0], 1),
                 "rss_end_mb": round(end, 1), "rss_growth_pct": round((end - rss[0]) / rss[0] * 100, 2),
                 "rss_slope_mb_per_1000": round(slope, 2), "fds_warm": fds[0], "fds_end": fds[-1],
-                "fds_max": max(fds), "samples": len(self.samples)}
+                "fds_max": max(fds), "samples": len(self.samples),
+                "curve": [[done, round(mb, 1)] for done, mb, _ in self.samples]}
 
 
 def percentiles(ms: list[float]) -> dict:
