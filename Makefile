@@ -38,7 +38,7 @@ bench: $(VENV)/.installed-test
 	bash scripts/ensure-pydocs
 	$(BIN)/python -m evals.bench
 
-# Load, soak, fuzz and kill -9 runs; writes docs/robustness.md (about 20 min).
+# Load, soak, fuzz and kill -9 runs; writes docs/robustness.md (about 17 min).
 stress: $(VENV)/.installed-test
 	$(BIN)/python -m evals.stress
 
