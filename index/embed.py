@@ -10,7 +10,6 @@ L2 normalisation, so a dot product is the cosine similarity.
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 

@@ -3,8 +3,6 @@ the real Chroma store and the real embedding model."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from qa.settings import PROJECT_ROOT, Settings
