@@ -162,8 +162,8 @@ class SentenceDenseRetriever(BaseRetriever):
     passage more often.
     """
 
-    def __init__(self, sentences, lexical: LexicalIndex, top_k: int, fanout: int = 4, callback_manager=None):
-        super().__init__(callback_manager=callback_manager)
+    def __init__(self, sentences, lexical: LexicalIndex, top_k: int, fanout: int = 4):
+        super().__init__()
         self.sentences = sentences
         self.lexical = lexical
         self.top_k = top_k
@@ -210,7 +210,7 @@ class HybridRetriever(BaseRetriever):
         self.lexical = lexical
         self.empty = lexical.size == 0
         dense = [vector_index.as_retriever(similarity_top_k=top_k),
-                 SentenceDenseRetriever(sentences, lexical, top_k, callback_manager=self.callback_manager)]
+                 SentenceDenseRetriever(sentences, lexical, top_k)]
         bm25 = [lexical.bm25] if lexical.bm25 else []
         for part in dense + bm25:
             part.callback_manager = self.callback_manager

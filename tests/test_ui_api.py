@@ -14,6 +14,7 @@ import pytest
 from conftest_ui import qa_serve, seed_document
 from gradio_client import Client, handle_file
 
+from evals.served import call_api
 from qa.cite import Answer, contract_violations
 from ui import render
 from ui.library import Library, safe_name
@@ -33,17 +34,6 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(server):
     return Client(server.url, verbose=False)
-
-
-def call_raw(server, api: str, data: list) -> str:
-    """One call through Gradio's HTTP API without gradio_client, which
-    cannot send what JSON can (a lone surrogate) or what it would refuse."""
-    body = json.dumps({"data": data}).encode()
-    request = urllib.request.Request(f"{server.url}gradio_api/call/{api}", data=body,
-                                     headers={"Content-Type": "application/json"})
-    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
-    with urllib.request.urlopen(f"{server.url}gradio_api/call/{api}/{event}", timeout=60) as response:
-        return response.read().decode()
 
 
 def texts_for(client, answer: Answer) -> dict[str, str]:
@@ -86,8 +76,8 @@ def test_odd_questions_keep_the_contract(client, question):
 
 @pytest.mark.parametrize("question,error", [("\udc80 fentanyl", "lone surrogate"), ("x" * 2001, "limit")])
 def test_unusable_questions_are_clear_errors(server, question, error):
-    stream = call_raw(server, "answer", [question, [], 4])
-    assert "event: error" in stream and error in stream
+    kind, out = call_api(server.url, "answer", [question, [], 4])
+    assert kind == "error" and error in out["error"]
 
 
 def test_upload_ask_remove(client, server, tmp_path):
@@ -139,8 +129,8 @@ def test_upload_rejects_unsupported_types_and_clashing_ids(client, tmp_path):
 def test_upload_refuses_server_paths(server):
     """A file dict naming a path on the server (not one uploaded through
     Gradio) must not be read."""
-    stream = call_raw(server, "upload", [{"path": str(Path(__file__).resolve())}])
-    assert "event: error" in stream and "added" not in stream
+    kind, out = call_api(server.url, "upload", [{"path": str(Path(__file__).resolve())}])
+    assert kind == "error" and "server paths are not accepted" in out["error"]
 
 
 def test_a_request_body_over_the_ceiling_is_refused_and_the_server_goes_on(server, client):
@@ -183,7 +173,7 @@ def test_the_server_keeps_a_bounded_number_of_sessions(seeded_engine):
     try:
         server = SimpleNamespace(url=f"http://127.0.0.1:{port}/")
         for _ in range(8):
-            assert "event: complete" in call_raw(server, "documents", [])
+            assert call_api(server.url, "documents", [])[0] == "complete"
         assert 1 <= len(demo.state_holder.session_data) <= 3
     finally:
         demo.close()
@@ -224,7 +214,7 @@ def test_requests_past_the_queue_size_are_refused_and_the_server_goes_on(seeded_
         deadline = time.monotonic() + 60  # the accepted ones drain, then the server takes questions again
         while True:
             try:
-                assert "event: complete" in call_raw(server, "answer", ["Who is Ruan Zongze?", [], 4])
+                assert call_api(server.url, "answer", ["Who is Ruan Zongze?", [], 4])[0] == "complete"
                 break
             except HTTPError as err:
                 if err.code != 503 or time.monotonic() > deadline:

@@ -84,8 +84,9 @@ def launch_options() -> dict:
 
 
 def refused(message: str) -> gr.Error:
-    """An API caller's error, worded for them: bad input, not a fault of the
-    server, so Gradio does not print its traceback to the log."""
+    """An error the API caller can act on, in words meant for them (bad
+    input, a document that is not there, the store down): Gradio's
+    traceback would add one log entry per refusal and nothing to read."""
     return gr.Error(message, print_exception=False)
 
 
