@@ -44,12 +44,15 @@ stress: $(VENV)/.installed-test
 
 # Train the reading model (index/model/reader/); not part of `make test`.
 # torch gets a venv of its own, so the one `make run` and `make test` use
-# stays without it.
+# stays without it.  The default is the CPU recipe (a sample of articles);
+# the shipped recipe on a GPU:
+#   make reader READER_ARGS="--device cuda --articles 0 --epochs 4 --max-steps 0 --batch-size 64 --threads 1"
+READER_ARGS ?=
 reader:
 	$(MAKE) VENV=.venv-train train-reader
 
 train-reader: $(VENV)/.installed-train
-	$(BIN)/python -m qa.training
+	$(BIN)/python -m qa.training $(READER_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-train artifacts

@@ -101,8 +101,8 @@ def _sweep(datasets, write_calibration: bool) -> None:
         _fail(str(err))
     reader = result.reader
     click.echo(sweeping.render(result.rows, (reader.threshold, reader.keep)))
-    if result.combiner:
-        click.echo(f"Combiner {result.combiner}, fitted on {result.fitted_on}")
+    if result.calibration:
+        click.echo(f"{result.calibration}, fitted on {result.fitted_on}")
     if write_calibration:
         path = getattr(reader, "path", None)
         if path is None:

@@ -36,13 +36,16 @@ class Citation:
 @dataclass(frozen=True)
 class ShortAnswer:
     """The answer's few words inside the best cited sentence (citation ``citation``):
-    ``text`` is exactly ``document[start:end]``."""
+    ``text`` is exactly ``document[start:end]``.  ``sure`` says whether the
+    reader's span score clears its bar (``short_bar``, chosen on dev data for
+    a mean F1 of 0.75): the chat and ``qa ask`` show a short answer only then."""
 
     text: str
     doc_id: str
     start: int
     end: int
     citation: int
+    sure: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class Answer:
         if self.abstained:
             return self.answer
         lines = [self.answer, ""]
-        if self.short_answer:
+        if self.short_answer and self.short_answer.sure:
             lines = [self.answer, f"Short answer: {self.short_answer.text} [{self.short_answer.citation}]", ""]
         for c in self.citations:
             where = (f", page {c.page}" if c.page else "") + (

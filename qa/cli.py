@@ -47,7 +47,7 @@ class Group(click.Group):
     def invoke(self, ctx):
         from index.store import StoreUnavailable
         from qa.engine import AnswerTimeout
-        from qa.llm_select import LLMUnavailable
+        from qa.reading.llm import LLMUnavailable
 
         try:
             return super().invoke(ctx)

@@ -71,7 +71,7 @@ class Engine:
         self.vector_index = VectorStoreIndex.from_vector_store(
             self.store.vector_store, embed_model=self.embedder, transformations=[self.embedder]
         )
-        from qa.reader import make_reader
+        from qa.reading import make_reader
 
         self.reader = make_reader(s.reader_name, s)
         self._readers = {self.reader.name: self.reader}
@@ -188,7 +188,7 @@ class Engine:
             return reader
         with self._lock:
             if reader not in self._readers:
-                from qa.reader import make_reader
+                from qa.reading import make_reader
 
                 self._readers[reader] = make_reader(reader, self.settings)
             return self._readers[reader]
@@ -215,7 +215,8 @@ class Engine:
         from llama_index.core.schema import QueryBundle
 
         from index.chunk import spans_of
-        from qa import extractive
+        from qa.followup import resolve_history
+        from qa.reading.heuristic import score_candidates
 
         question = self.check_question(question)
         if mode not in MODES:
@@ -227,7 +228,7 @@ class Engine:
         budget = self.settings.answer_timeout
         reader = self.reader_for(reader)
         reader.warm()
-        context = extractive.resolve_history(question, history)
+        context = resolve_history(question, history)
         if context:
             _refuse_surrogates(context, "the history's earlier question")
         query = f"{context} {question}" if context else question
@@ -240,8 +241,7 @@ class Engine:
         entries = self.store.sentence_entries(keys)
         vectors = {key: vector for key, (vector, _) in entries.items()}
         places = {key: place for key, (_, place) in entries.items()}
-        candidates = extractive.score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats,
-                                                 places)
+        candidates = score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats, places)
         readings = reader.read(question, context, candidates)
         t2 = time.perf_counter()
         _within(budget, t2 - t0, "reading")
@@ -249,15 +249,15 @@ class Engine:
 
     def answer(self, question: str, history: list | None = None, top_k: int | None = None,
                mode: str = "hybrid", max_sentences: int | None = None, reader=None) -> Answer:
-        from qa import extractive
-        from qa.reader import select
+        from qa.compose import compose
+        from qa.reading.records import select
 
         reader = self.reader_for(reader)
         t0 = time.perf_counter()
         reading = self.read(question, history, top_k, mode, reader)
         most = max_sentences or self.settings.max_answer_sentences
         chosen = select(reading.readings, reader.threshold, reader.keep, most)
-        result = extractive.compose(reading.question, chosen, reading.readings)
+        result = compose(reading.question, chosen, reading.readings, getattr(reader, "short_bar", float("-inf")))
         result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
                                       n.node.get_content()) for n in reading.nodes]
         total = time.perf_counter() - t0

@@ -18,7 +18,7 @@ import pytest
 from test_pdf import assert_rects_cover
 
 from index.load import load_bytes
-from qa import extractive
+from qa.compose import compose
 from qa.cite import Answer, AnswerSentence, Citation, contract_violations
 from qa.settings import Settings
 
@@ -123,7 +123,7 @@ def _best_citation(engine, question: str) -> Citation:
     """The citation of the best-read sentence, whether or not the reader
     would answer with it: what is checked here is where it points."""
     reading = engine.read(question)
-    answer = extractive.compose(reading.question, reading.readings[:1], reading.readings)
+    answer = compose(reading.question, reading.readings[:1], reading.readings)
     assert contract_violations(answer, _texts(engine, answer)) == []
     return answer.citations[0]
 

@@ -34,7 +34,7 @@ from ui.limits import BodyLimit  # noqa: E402
 
 STATIC = Path(__file__).parent / "static"
 
-#: How the Settings tab names each reader (``qa.reader``).
+#: How the Settings tab names each reader (``qa.reading``).
 READER_LABELS = {
     "cross-encoder": "Reading model (trained cross-encoder)",
     "heuristic": "Heuristic (word cover + cosine)",
@@ -93,7 +93,7 @@ def refused(message: str) -> gr.Error:
 def build(engine) -> gr.Blocks:
     """The whole app for ``engine``.  Launch it with ``**launch_options()``
     for its theme and CSS (``launch`` below does)."""
-    from qa.reader import READERS
+    from qa.reading import READERS
 
     library = Library(engine)
     library.prune()

@@ -108,6 +108,8 @@ def answer_html(turn: int, answer: dict, docs: dict[str, DocMeta], shown: int | 
                 '</div>')
     citations = {c["id"]: c for c in answer["citations"]}
     short = answer.get("short_answer")
+    if short and not short.get("sure", True):  # the reader is not sure of it: no bold
+        short = None
     sentences = answer["sentences"] if shown is None else answer["sentences"][:shown]
     parts = []
     for s in sentences:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from qa.extractive import Candidate
+from qa.reading.records import Candidate, Reading
 from qa.settings import Settings
 
 #: How many of the best-scoring candidates the LLM chooses from.
@@ -78,6 +78,7 @@ class LLMReader:
     name = "llm"
     threshold = 0.5
     keep = 0.5
+    confident = 0.5
 
     def __init__(self, settings: Settings):
         self.llm = make_llm(settings)
@@ -88,8 +89,6 @@ class LLMReader:
 
     def read(self, question: str, context: str | None, candidates: list[Candidate]):
         from llama_index.core.llms import ChatMessage
-
-        from qa.reader import Reading
 
         shown = candidates[:POOL]
         if not shown:

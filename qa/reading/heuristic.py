@@ -1,7 +1,7 @@
-"""Candidate sentences, the heuristic reader, and composing the answer.
+"""Candidate sentences and the heuristic reader.
 
 Every sentence of the retrieved chunks is a candidate.  Each gets a heuristic
-score, which orders the candidates for the readers (``qa.reader``) and is
+score, which orders the candidates for the readers (``qa.reading``) and is
 itself the ``heuristic`` reader, the one groundqa used before it had a
 reading model.  The score mixes two signals that fail differently:
 
@@ -32,19 +32,17 @@ reader's are.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
-from index.segment import Span
 from index.store import Place
-from qa.cite import Answer, AnswerSentence, Citation, ShortAnswer
+from qa.reading.records import Candidate, Reading
 from qa.retrieve import TermStats, terms
 
 DENSE_WEIGHT = 0.6
 ABSTAIN_BELOW = 0.54
 #: Further sentences join the answer at this score or more.  Before readers
-#: shared one selection rule (``qa.reader.select``) they joined within 0.06 of
+#: shared one selection rule (``qa.reading.records.select``) they joined within 0.06 of
 #: the best; the shared rule needs an absolute bar, and this one is the
 #: abstention threshold plus that margin.
 KEEP_ABOVE = 0.60
@@ -71,50 +69,6 @@ _ANSWER_TYPES = [
 
 def expected_types(question: str) -> list[re.Pattern]:
     return [want for asks, want in _ANSWER_TYPES if asks.search(question)]
-
-_ANAPHORA = re.compile(
-    r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|that|these|those|"
-    r"there|then|the latter|the former|same)\b",
-    re.IGNORECASE,
-)
-
-
-def resolve_history(question: str, history: list | None) -> str | None:
-    """The earlier question a follow-up leans on, or None for a standalone one.
-
-    ``history`` holds earlier user questions, oldest first (chat messages as
-    ``{"role", "content"}`` dicts are accepted; only user turns count).  A
-    question leans on the previous one when it uses an anaphoric word, opens
-    like a continuation ("And …", "What about …") or has no content word.
-    """
-    if not history:
-        return None
-    turns = [h["content"] if isinstance(h, dict) else h for h in history
-             if not isinstance(h, dict) or h.get("role", "user") == "user"]
-    turns = [t for t in turns if isinstance(t, str) and t.strip()]
-    if not turns:
-        return None
-    if _ANAPHORA.search(question) or _CONTINUATION.match(question) or not terms(question):
-        return turns[-1]
-    return None
-
-
-_CONTINUATION = re.compile(r"\s*(and|also|what about|how about|why not)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    doc_id: str
-    title: str
-    source: str
-    span: Span
-    text: str
-    score: float
-    order: tuple
-    #: Where the sentence sits in its file, carried into its citation; None
-    #: when the caller did not look it up.
-    place: Place | None = None
-
 
 def score_candidates(question: str, context: str | None, qvec: np.ndarray, nodes,
                      vectors: dict[str, np.ndarray], stats: TermStats,
@@ -161,54 +115,10 @@ class HeuristicReader:
     name = "heuristic"
     threshold = ABSTAIN_BELOW
     keep = KEEP_ABOVE
+    confident = KEEP_ABOVE
 
     def read(self, question: str, context: str | None, candidates: list[Candidate]):
-        from qa.reader import Reading
-
         return [Reading(c, min(1.0, max(0.0, c.score))) for c in candidates]
 
     def warm(self) -> None:
         """Nothing to load: the heuristic score comes with the candidates."""
-
-
-def reading_order(chosen: list[Candidate]) -> list[Candidate]:
-    """Sentences of one document in the order they appear there; documents in
-    the order retrieval ranked them."""
-    doc_rank: dict[str, int] = {}
-    for c in chosen:
-        doc_rank.setdefault(c.doc_id, c.order[0])
-    return sorted(chosen, key=lambda c: (doc_rank[c.doc_id], c.doc_id, c.span.start))
-
-
-def place_fields(place: Place | None) -> dict:
-    """A Citation's page or paragraph fields (none for plain text)."""
-    if place is None:
-        return {}
-    fields: dict = {}
-    if place.pages:
-        fields = {"page": place.pages[0], "pages": list(place.pages), "rects": [list(r) for r in place.rects]}
-    if place.paragraphs:
-        fields["paragraphs"] = list(place.paragraphs)
-    return fields
-
-
-def compose(question: str, chosen: list, readings: list) -> Answer:
-    """The Answer for the chosen readings (``qa.reader.Reading``), verbatim,
-    each sentence citing itself; no readings chosen is an abstention.  The
-    best reading's probability is the answer's ``confidence`` either way."""
-    confidence = round(readings[0].probability, 4) if readings else 0.0
-    if not chosen:
-        return Answer(question=question, abstained=True, confidence=confidence,
-                      answer=f"The corpus does not say. No indexed sentence answers: “{question.strip()}”")
-    citations, sentences, short = [], [], None
-    for i, r in enumerate(chosen, start=1):
-        c = r.candidate
-        citations.append(Citation(i, c.doc_id, c.title, c.source, c.span.index, c.span.start, c.span.end,
-                                  c.text, round(r.probability, 4), **place_fields(c.place)))
-        sentences.append(AnswerSentence(" ".join(c.text.split()), [i]))
-        if r.short and r is readings[0]:
-            a, b = r.short
-            short = ShortAnswer(c.text[a - c.span.start : b - c.span.start], c.doc_id, a, b, i)
-    text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
-    return Answer(question=question, answer=text, abstained=False, sentences=sentences, citations=citations,
-                  short_answer=short, confidence=confidence)
