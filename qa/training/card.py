@@ -91,10 +91,7 @@ CUDA, bf16 autocast):
 
 ```
 python -m qa.training --articles 0 ...        # its first step writes artifacts/reader/data/train-aall-s13.json.gz and val.json.gz
-python3 qa/training/trainer.py --data train-aall-s13.json.gz --val val.json.gz \
-    --tokenizer index/model/tokenizer.json --base BASE --device {cfg['device']} --epochs {cfg['epochs']:g} \
-    --batch_size {cfg['batch_size']} --lr {cfg['lr']:g} --evals {cfg['evals']} --drop {' '.join(cfg['drop']) or '(none)'} \
-    --threads {cfg['threads']} --seed {cfg['seed']} --workers 7 --save
+python3 qa/training/trainer.py --data train-aall-s13.json.gz --val val.json.gz --tokenizer index/model/tokenizer.json --base BASE --device {cfg['device']} --epochs {cfg['epochs']:g} --batch_size {cfg['batch_size']} --lr {cfg['lr']:g} --evals {cfg['evals']} --drop {' '.join(cfg['drop']) or '(none)'} --threads {cfg['threads']} --seed {cfg['seed']} --workers 7 --save
 python -m qa.training --from-weights DIR --articles 0   # export, quantize, validate, this card
 ```
 
@@ -156,9 +153,9 @@ Validations of the shipped run:
 
 Abstain below {calibration.get('threshold')}; further sentences join at {calibration.get('keep')};
 answers at {calibration.get('confident')} or more are **confident**, those between are **tentative**;
-a short answer is shown when its span score is at least {calibration.get('short_bar')}
-(on the dev sets, {shorts.get('shown', 0)} of {shorts.get('of', 0)} short answers on a gold sentence pass, with
-mean F1 {_f(shorts.get('f1'))} and exact match {_f(shorts.get('exact_match'))}). The two regressions of
+a short answer is marked sure (and shown) when its span score is at least {calibration.get('short_bar')}
+(on the dev sets, {shorts.get('shown', 0)} of the {shorts.get('of', 0)} answers given carry a sure short answer, with
+mean F1 {_f(shorts.get('f1'))} and exact match {_f(shorts.get('exact_match'))}; an answer to an unanswerable question counts 0). The two regressions of
 `qa/reading/calibrate.py` (which sentence: {', '.join(cal.get('sentence', {}).get('features', []))};
 whether any: {', '.join(cal.get('answerable', {}).get('features', []))}) were fitted on
 {calibration.get('calibration_fitted_on', '–')}.
