@@ -34,9 +34,13 @@ def answer(question: str, history: list | None = None, **options) -> Answer:
 
     Options: ``top_k`` (chunks retrieved), ``mode`` ("hybrid", "dense",
     "bm25"), ``max_sentences``, ``reader`` ("cross-encoder", "heuristic",
-    "llm"; default: the configured one) and ``settings`` (a :class:`Settings`).
+    "llm"; default: the configured one), ``documents`` (doc_ids to search;
+    None or empty: all) and ``settings`` (a :class:`Settings`).
+    ``Answer.judgement`` says how sure the answer is: "confident",
+    "tentative" or "abstained".
     Raises ``ValueError`` for bad input (an empty question, one over the
-    length limit, a lone surrogate, ``top_k`` outside 1–50) and
+    length limit, a lone surrogate, ``top_k`` outside 1–50, a doc_id that
+    is not indexed) and
     :class:`AnswerTimeout` (a ``RuntimeError``) when the answer runs over
     ``Settings.answer_timeout``.
     """

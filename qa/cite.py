@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+#: How sure an answer is, from the reader's calibrated probability of its best
+#: sentence (``Answer.confidence``): at or above the reader's ``confident``
+#: bar it answers; between its abstention ``threshold`` and that bar it
+#: offers the closest sentence and says the documents may not answer; below
+#: the threshold it abstains.
+JUDGEMENTS = ("confident", "tentative", "abstained")
+
+#: What a tentative answer opens with, so every reader of ``Answer.answer``
+#: (the CLI, an API client) sees the doubt in words.
+TENTATIVE_LEAD = "The documents may not answer this. The closest sentence:"
+TENTATIVE_LEAD_MANY = "The documents may not answer this. The closest sentences:"
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,14 @@ class Answer:
     #: The reader's probability that its best sentence answers the question
     #: (also given when it abstains: how close it came).
     confidence: float | None = None
+    #: "confident", "tentative" or "abstained" (see ``JUDGEMENTS``); left
+    #: empty, it follows ``abstained`` ("abstained" or "confident"), which is
+    #: also what JSON from before the field existed means.
+    judgement: str = ""
+
+    def __post_init__(self):
+        if not self.judgement:
+            self.judgement = "abstained" if self.abstained else "confident"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,6 +113,7 @@ class Answer:
             timings_ms=dict(data.get("timings_ms", {})),
             short_answer=ShortAnswer(**data["short_answer"]) if data.get("short_answer") else None,
             confidence=data.get("confidence"),
+            judgement=data.get("judgement") or "",
         )
 
     def render(self) -> str:
@@ -100,7 +121,7 @@ class Answer:
         if self.abstained:
             return self.answer
         lines = [self.answer, ""]
-        if self.short_answer and self.short_answer.sure:
+        if self.short_answer and self.short_answer.sure and self.judgement == "confident":
             lines = [self.answer, f"Short answer: {self.short_answer.text} [{self.short_answer.citation}]", ""]
         for c in self.citations:
             where = (f", page {c.page}" if c.page else "") + (
@@ -108,6 +129,25 @@ class Answer:
             lines.append(f"[{c.id}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}{where}, p={c.score:.2f}): "
                          f"{' '.join(c.text.split())}")
         return "\n".join(lines)
+
+
+def judgement(abstained: bool, confidence: float | None, confident: float) -> str:
+    """The kind of answer for the best sentence's probability ``confidence``:
+    "abstained" when the reader chose nothing, "confident" at or above the
+    reader's ``confident`` bar, "tentative" below it."""
+    if abstained:
+        return "abstained"
+    return "confident" if (confidence or 0.0) >= confident else "tentative"
+
+
+def judged(answer: Answer, confident: float) -> Answer:
+    """``answer`` with its judgement; a tentative answer's text opens with
+    ``TENTATIVE_LEAD`` (its sentences and citations are unchanged)."""
+    kind = judgement(answer.abstained, answer.confidence, confident)
+    text = answer.answer
+    if kind == "tentative":
+        text = f"{TENTATIVE_LEAD if len(answer.sentences) == 1 else TENTATIVE_LEAD_MANY} {text}"
+    return replace(answer, answer=text, judgement=kind)
 
 
 def contract_violations(answer: Answer, texts: dict[str, str]) -> list[str]:
@@ -124,6 +164,10 @@ def contract_violations(answer: Answer, texts: dict[str, str]) -> list[str]:
                 problems.append(f"sentence {i} cites unknown id {cid}")
     if answer.abstained and answer.citations:
         problems.append("an abstention offers citations")
+    if answer.judgement not in JUDGEMENTS:
+        problems.append(f"judgement {answer.judgement!r} is not one of {', '.join(JUDGEMENTS)}")
+    elif (answer.judgement == "abstained") != answer.abstained:
+        problems.append(f"judgement {answer.judgement!r} disagrees with abstained={answer.abstained}")
     for c in answer.citations:
         text = texts.get(c.doc_id)
         if text is None:

@@ -71,9 +71,9 @@ def main(ctx, data_dir, chroma_url, no_seed, reader, llm_url, llm_model):
     ctx.obj = Context(settings)
 
 
-def _ask(obj: Context, question: str, history, k, mode):
+def _ask(obj: Context, question: str, history, k, mode, documents=None):
     try:
-        return obj.engine.answer(question, history=history, top_k=k, mode=mode)
+        return obj.engine.answer(question, history=history, top_k=k, mode=mode, documents=documents)
     except ValueError as err:
         fail(str(err), 2)
 
@@ -84,10 +84,12 @@ def _ask(obj: Context, question: str, history, k, mode):
 @click.option("-k", "--k", "k", type=click.IntRange(1, 50), help="Chunks to retrieve [env QA_TOP_K].")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @click.option("--history", multiple=True, help="An earlier question (repeatable, oldest first).")
+@click.option("--doc", "documents", multiple=True, metavar="DOC_ID",
+              help="Search only this document (repeatable; `qa index list` shows the ids).")
 @click.pass_obj
-def ask(obj: Context, question, as_json, k, mode, history):
+def ask(obj: Context, question, as_json, k, mode, history, documents):
     """Answer one QUESTION with cited sentences."""
-    result = _ask(obj, question, list(history), k, mode)
+    result = _ask(obj, question, list(history), k, mode, list(documents))
     emit(result.to_dict(), as_json, result.render())
 
 

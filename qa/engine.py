@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from index import offline
-from qa.cite import Answer, Retrieved
+from qa.cite import Answer, Retrieved, judged
 from qa.settings import Settings
 
 MODES = ("hybrid", "dense", "bm25")
@@ -169,15 +169,37 @@ class Engine:
                 self._retrievers = {}
             return self._lexical
 
-    def retriever(self, top_k: int, mode: str = "hybrid"):
+    def retriever(self, top_k: int, mode: str = "hybrid", documents: frozenset[str] | None = None):
+        """The retriever for ``top_k`` and ``mode``, kept per store revision;
+        one restricted to ``documents`` (doc_ids) is made for the question,
+        since the combinations are endless."""
         from qa.retrieve import HybridRetriever
 
         lexical = self.lexical()
+        if documents:
+            return HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode,
+                                   callback_manager=self._callbacks, documents=documents)
         key = (top_k, mode)
         if key not in self._retrievers:
             self._retrievers[key] = HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode,
                                                     callback_manager=self._callbacks)
         return self._retrievers[key]
+
+    def check_documents(self, documents) -> frozenset[str] | None:
+        """The doc_ids a question is restricted to, or None for all of them
+        (``documents`` None or empty).  An unknown doc_id is a ValueError
+        that names it."""
+        if documents is None:
+            return None
+        if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
+            raise ValueError("documents must be a list of doc_ids")
+        wanted = frozenset(documents)
+        if not wanted:
+            return None
+        unknown = sorted(wanted - {d.doc_id for d in self.documents()})
+        if unknown:
+            raise ValueError(f"no such document: {', '.join(repr(d) for d in unknown)}")
+        return wanted
 
     def reader_for(self, reader=None):
         """The configured reader, another one by name (made once, then
@@ -207,11 +229,12 @@ class Engine:
 
     @_store_errors
     def read(self, question: str, history: list | None = None, top_k: int | None = None,
-             mode: str = "hybrid", reader=None) -> "ReadResult":
+             mode: str = "hybrid", reader=None, documents=None) -> "ReadResult":
         """Retrieve and read, without choosing: what ``answer`` composes from,
         and what a threshold sweep needs (the readings do not depend on the
         thresholds).  ``reader`` (a name or a Reader) overrides the
-        configured one, as in ``answer``."""
+        configured one, and ``documents`` restricts retrieval, as in
+        ``answer``."""
         from llama_index.core.schema import QueryBundle
 
         from index.chunk import spans_of
@@ -224,6 +247,7 @@ class Engine:
         top_k = top_k or self.settings.top_k
         if not 1 <= top_k <= MAX_TOP_K:
             raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
+        documents = self.check_documents(documents)
         t0 = time.perf_counter()
         budget = self.settings.answer_timeout
         reader = self.reader_for(reader)
@@ -233,7 +257,7 @@ class Engine:
             _refuse_surrogates(context, "the history's earlier question")
         query = f"{context} {question}" if context else question
         qvec = self.embedder.embed([query])[0]
-        retriever = self.retriever(top_k, mode)
+        retriever = self.retriever(top_k, mode, documents)
         nodes = retriever.retrieve(QueryBundle(query_str=query, embedding=qvec.tolist()))
         t1 = time.perf_counter()
         _within(budget, t1 - t0, "retrieval")
@@ -248,16 +272,21 @@ class Engine:
         return ReadResult(question, nodes, readings, {"retrieve": t1 - t0, "read": t2 - t1})
 
     def answer(self, question: str, history: list | None = None, top_k: int | None = None,
-               mode: str = "hybrid", max_sentences: int | None = None, reader=None) -> Answer:
+               mode: str = "hybrid", max_sentences: int | None = None, reader=None, documents=None) -> Answer:
+        """Answer ``question``; ``documents`` (doc_ids) restricts retrieval to
+        those documents (None or empty: all of them).  The answer is judged
+        confident, tentative or abstained by the reader's bars
+        (``qa.cite.judgement``)."""
         from qa.compose import compose
         from qa.reading.records import select
 
         reader = self.reader_for(reader)
         t0 = time.perf_counter()
-        reading = self.read(question, history, top_k, mode, reader)
+        reading = self.read(question, history, top_k, mode, reader, documents)
         most = max_sentences or self.settings.max_answer_sentences
         chosen = select(reading.readings, reader.threshold, reader.keep, most)
-        result = compose(reading.question, chosen, reading.readings, getattr(reader, "short_bar", float("-inf")))
+        composed = compose(reading.question, chosen, reading.readings, getattr(reader, "short_bar", float("-inf")))
+        result = judged(composed, reader.confident)
         result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
                                       n.node.get_content()) for n in reading.nodes]
         total = time.perf_counter() - t0

@@ -162,18 +162,20 @@ class SentenceDenseRetriever(BaseRetriever):
     passage more often.
     """
 
-    def __init__(self, sentences, lexical: LexicalIndex, top_k: int, fanout: int = 4):
+    def __init__(self, sentences, lexical: LexicalIndex, top_k: int, fanout: int = 4,
+                 documents: frozenset[str] | None = None):
         super().__init__()
         self.sentences = sentences
         self.lexical = lexical
         self.top_k = top_k
         self.fanout = fanout
+        self.where = {"doc_id": {"$in": sorted(documents)}} if documents else None
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         if self.lexical.size == 0:
             return []
         got = self.sentences.query(query_embeddings=[query_bundle.embedding], n_results=self.top_k * self.fanout,
-                                   include=["metadatas", "distances"])
+                                   where=self.where, include=["metadatas", "distances"])
         best: dict[str, NodeWithScore] = {}
         for meta, distance in zip(got["metadatas"][0], got["distances"][0]):
             for node in self.lexical.chunks_holding(meta["doc_id"], int(meta["index"])):
@@ -183,12 +185,39 @@ class SentenceDenseRetriever(BaseRetriever):
         return sorted(best.values(), key=lambda n: -n.score)[: self.top_k]
 
 
+class WithinDocuments(BaseRetriever):
+    """BM25 restricted to some documents: the shared index scores only their
+    chunks (a weight mask, so other documents cannot crowd them out of the
+    top k), and what comes back outside them, the zero-score filler, is
+    dropped."""
+
+    def __init__(self, lexical: LexicalIndex, documents: frozenset[str], top_k: int, callback_manager=None):
+        super().__init__(callback_manager=callback_manager)
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        mask = [0] * lexical.size
+        for doc_id in documents:
+            for _, _, i in lexical.chunks_by_doc.get(doc_id, ()):
+                mask[i] = 1
+        self.documents = documents
+        self._bm25 = BM25Retriever(existing_bm25=lexical.bm25.bm25, stemmer=_stemmer(),
+                                   similarity_top_k=min(top_k, lexical.size), corpus_weight_mask=mask,
+                                   callback_manager=callback_manager)
+        self._bm25.corpus = lexical.corpus  # the shared retriever's nodes, however it was built
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [n for n in self._bm25.retrieve(query_bundle)
+                if n.node.metadata.get("doc_id") in self.documents and (n.score or 0) > 0]
+
+
 class HybridRetriever(BaseRetriever):
     """Reciprocal-rank fusion of up to three rankings of chunks: Chroma's chunk
     vectors, the chunks holding the best-matching sentences, and BM25.
 
     ``mode`` picks the rankings: ``hybrid`` all three, ``dense`` the two vector
-    ones, ``bm25`` only the lexical one.  On the dev data (seed dev, SQuAD dev)
+    ones, ``bm25`` only the lexical one.  ``documents`` (doc_ids) restricts
+    all three: a Chroma metadata filter (llama-index ``MetadataFilters``)
+    for the dense ones, :class:`WithinDocuments` for BM25.  On the dev data (seed dev, SQuAD dev)
     all three together beat every pair on hit@k and evidence recall.
 
     Every part reports to one ``callback_manager`` (pass the same one to
@@ -200,18 +229,25 @@ class HybridRetriever(BaseRetriever):
     """
 
     def __init__(self, vector_index, sentences, lexical: LexicalIndex, top_k: int, mode: str = "hybrid",
-                 callback_manager=None):
+                 callback_manager=None, documents: frozenset[str] | None = None):
         super().__init__(callback_manager=callback_manager)
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 
         self.top_k = top_k
         self.mode = mode
         self.lexical = lexical
         self.empty = lexical.size == 0
-        dense = [vector_index.as_retriever(similarity_top_k=top_k),
-                 SentenceDenseRetriever(sentences, lexical, top_k)]
+        only = None
+        if documents:
+            only = MetadataFilters(filters=[MetadataFilter(key="doc_id", value=sorted(documents),
+                                                           operator=FilterOperator.IN)])
+        dense = [vector_index.as_retriever(similarity_top_k=top_k, filters=only),
+                 SentenceDenseRetriever(sentences, lexical, top_k, documents=documents)]
         bm25 = [lexical.bm25] if lexical.bm25 else []
+        if documents and lexical.bm25:
+            bm25 = [WithinDocuments(lexical, documents, top_k, self.callback_manager)]
         for part in dense + bm25:
             part.callback_manager = self.callback_manager
         parts = {"dense": dense, "bm25": bm25, "hybrid": dense + bm25}[mode]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.cite import contract_violations
+from qa.cite import TENTATIVE_LEAD, Answer, contract_violations, judged, judgement
 
 QUESTIONS = [
     "Who is Ruan Zongze?",
@@ -20,7 +20,8 @@ def test_every_answer_keeps_the_contract(seeded_engine, seed_text, question):
     assert contract_violations(result, texts) == []
     data = result.to_dict()
     assert set(data) == {"question", "answer", "abstained", "sentences", "citations", "retrieved", "timings_ms",
-                         "short_answer", "confidence"}
+                         "short_answer", "confidence", "judgement"}
+    assert data["judgement"] == ("abstained" if data["abstained"] else "confident")
     assert 0.0 <= data["confidence"] <= 1.0
     assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
     for c in data["citations"]:
@@ -84,3 +85,69 @@ def test_retrieval_keeps_nothing_per_question(seeded_engine):
     for question in ["What did China announce?", "When was that?", "Which drugs were added?", "Who said it?"] * 5:
         seeded_engine.answer(question)
     assert kept() == first
+
+
+def test_judgement_bands():
+    assert judgement(True, 0.9, 0.5) == "abstained"
+    assert judgement(False, 0.5, 0.5) == "confident"
+    assert judgement(False, 0.49, 0.5) == "tentative"
+    assert judgement(False, None, 0.5) == "tentative"
+
+
+def test_json_without_a_judgement_reads_as_before():
+    old = {"question": "q", "answer": "A. [1]", "abstained": False}
+    assert Answer.from_dict(old).judgement == "confident"
+    assert Answer.from_dict({**old, "abstained": True, "answer": "The corpus does not say."}).judgement == "abstained"
+    assert Answer.from_dict({**old, "judgement": "tentative"}).judgement == "tentative"
+
+
+def test_a_judgement_must_agree_with_the_abstention():
+    answer = Answer("q", "The corpus does not say.", abstained=True)
+    assert contract_violations(answer, {}) == []
+    assert contract_violations(judged(answer, 0.5), {}) == []
+    answer.judgement = "confident"
+    assert contract_violations(answer, {}) == ["judgement 'confident' disagrees with abstained=True"]
+    answer.judgement = "sure"
+    assert "is not one of" in contract_violations(answer, {})[0]
+
+
+def test_below_the_confident_bar_an_answer_is_tentative_and_says_so(seeded_engine, seed_text, monkeypatch):
+    """The reader's ``confident`` bar (from its calibration) splits answers
+    in two; a tentative one leads with the doubt in words, keeps its
+    citations exact, and prints no short answer."""
+    question = "How many times stronger than morphine is fentanyl?"
+    sure = seeded_engine.answer(question)
+    assert sure.judgement == "confident" and not sure.answer.startswith(TENTATIVE_LEAD)
+    monkeypatch.setattr(seeded_engine.reader, "confident", sure.confidence + 0.01, raising=False)
+    unsure = seeded_engine.answer(question)
+    assert unsure.judgement == "tentative" and not unsure.abstained
+    assert unsure.answer.startswith(TENTATIVE_LEAD + " ") and unsure.citations == sure.citations
+    assert contract_violations(unsure, {sure.citations[0].doc_id: seed_text}) == []
+    assert "Short answer:" not in unsure.render() and unsure.render().startswith(TENTATIVE_LEAD)
+    assert Answer.from_dict(unsure.to_dict()) == unsure
+    assert seeded_engine.answer("Who wrote the novel Pride and Prejudice?").judgement == "abstained"
+
+
+def test_a_question_can_be_narrowed_to_some_documents(seeded_engine, tmp_path):
+    """Dense parts through a Chroma metadata filter, BM25 through its weight
+    mask: nothing outside the chosen documents is retrieved or cited."""
+    otters = tmp_path / "otters.md"
+    otters.write_text("# Otters\n\nSea otters hold hands while they sleep. An otter told China to regulate fentanyl.\n")
+    seeded_engine.add([otters])
+    try:
+        seed_id = next(d.doc_id for d in seeded_engine.documents() if d.doc_id != "otters")
+        everywhere = seeded_engine.answer("Who is Ruan Zongze?")
+        assert seed_id in {c.doc_id for c in everywhere.citations}
+        for mode in ("hybrid", "dense", "bm25"):
+            narrowed = seeded_engine.answer("What did China say about fentanyl?", documents=["otters"], mode=mode)
+            assert {r.doc_id for r in narrowed.retrieved} == {"otters"}, mode
+            assert {c.doc_id for c in narrowed.citations} <= {"otters"}
+        only_seed = seeded_engine.answer("Why do otters hold hands?", documents=[seed_id])
+        assert {r.doc_id for r in only_seed.retrieved} == {seed_id}
+        assert seeded_engine.answer("Who is Ruan Zongze?", documents=[]).citations == everywhere.citations
+        with pytest.raises(ValueError, match="no such document: 'nope'"):
+            seeded_engine.answer("Who is Ruan Zongze?", documents=["otters", "nope"])
+        with pytest.raises(ValueError, match="list of doc_ids"):
+            seeded_engine.answer("Who is Ruan Zongze?", documents="otters")
+    finally:
+        seeded_engine.remove("otters")

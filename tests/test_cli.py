@@ -75,3 +75,13 @@ def test_index_check_on_a_fresh_index(seeded_dir):
     assert report["clean"] and report["problems"] == [] and report["documents"] == 1
     listed = json.loads(qa("index", "list", "--json", data_dir=seeded_dir).stdout)
     assert report["sentences"] == sum(d["sentences"] for d in listed)
+
+
+def test_ask_searches_only_the_documents_named(seeded_dir):
+    asked = qa("ask", "--json", "--doc", "000-e110c866457404a4", "Who is Ruan Zongze?", data_dir=seeded_dir)
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["judgement"] in ("confident", "tentative")
+    assert {r["doc_id"] for r in answer["retrieved"]} == {"000-e110c866457404a4"}
+    unknown = qa("ask", "--doc", "000-e110c866457404a4", "--doc", "nope", "Who is Ruan Zongze?", data_dir=seeded_dir)
+    assert unknown.returncode == 2 and "no such document: 'nope'" in unknown.stderr
