@@ -21,13 +21,32 @@ import re
 import statistics
 import unicodedata
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
 from index.load import LoadError
+from index.titles import file_title
+
+#: ``report(pages_done, pages_total, chars_so_far)`` after each page read,
+#: for whoever set it with :func:`page_progress` (the ingest's progress bar).
+_PAGE_PROGRESS: ContextVar[Callable[[int, int, int], None] | None] = ContextVar("page_progress", default=None)
+
+
+@contextmanager
+def page_progress(report: Callable[[int, int, int], None] | None) -> Iterator[None]:
+    """Have :func:`read_pdf` call ``report(pages_done, pages_total,
+    chars_so_far)`` after each page it reads inside this block; reading
+    goes through ``index.load``, which takes no callback."""
+    token = _PAGE_PROGRESS.set(report)
+    try:
+        yield
+    finally:
+        _PAGE_PROGRESS.reset(token)
 
 #: pdfium's markers: \x02 and \ufffe stand for a hyphen it took out at a line
 #: end (it may join the two lines itself), \uffff for a glyph without Unicode;
@@ -117,7 +136,8 @@ def pages(layout: Layout, start: int, end: int) -> list[int]:
 
 
 def read_pdf(data: bytes, path: Path) -> tuple[str, str, Layout]:
-    """Return (text, title from the PDF's metadata or "", layout); refuse scans,
+    """Return (text, title, layout); the title is the PDF's metadata Title,
+    else the file name (``index.titles``).  Refuse scans,
     password-protected and broken files with a :class:`LoadError`."""
     import pypdfium2 as pdfium
 
@@ -128,9 +148,16 @@ def read_pdf(data: bytes, path: Path) -> tuple[str, str, Layout]:
             raise LoadError(f"{path}: encrypted PDF (needs a password), skipped") from None
         raise LoadError(f"{path}: not a readable PDF ({err}), skipped") from None
     try:
-        title = (pdf.get_metadata_dict().get("Title") or "").strip()
+        title = file_title(pdf.get_metadata_dict().get("Title"), path)
         sizes = tuple(tuple(float(v) for v in pdf.get_page_size(i)) for i in range(len(pdf)))
-        lines = [line for i in range(len(pdf)) for line in _page_lines(pdf, i)]
+        report = _PAGE_PROGRESS.get()
+        lines, chars = [], 0
+        for i in range(len(pdf)):
+            page = _page_lines(pdf, i)
+            lines += page
+            if report:
+                chars += sum(len(line.chars) for line in page)
+                report(i + 1, len(pdf), chars)
     except pdfium.PdfiumError as err:
         raise LoadError(f"{path}: damaged PDF ({err}), skipped") from None
     finally:

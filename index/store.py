@@ -43,6 +43,12 @@ class StoreUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class DocInfo:
+    """A document as the library lists it.  ``name`` is the file name the
+    user knows (an upload's original name), ``kind`` its type ("pdf",
+    "docx", "md", ...), ``pages`` a PDF's page count (None otherwise) and
+    ``added`` when this version was indexed (UTC, ISO 8601).  Records
+    written before these existed give the source's name and type, and None."""
+
     doc_id: str
     title: str
     source: str
@@ -50,6 +56,10 @@ class DocInfo:
     date: str | None
     sentences: int
     chunks: int
+    name: str = ""
+    kind: str = ""
+    pages: int | None = None
+    added: str | None = None
 
 
 def _client(data_dir: Path, url: str | None, timeout: float):
@@ -160,7 +170,8 @@ class Check:
 class Entries:
     """Everything one document puts in the store: its record's vector, its
     sentence spans with their vectors and places (same order), its chunk
-    nodes, and for a PDF the file's bytes, kept for the viewer."""
+    nodes, for a PDF the file's bytes, kept for the viewer, and its page
+    count; ``name`` is the file name to list (default: the source's)."""
 
     doc: Document
     vector: np.ndarray
@@ -169,6 +180,8 @@ class Entries:
     nodes: list
     places: list[Place] = field(default_factory=list)
     file: bytes | None = None
+    name: str = ""
+    pages: int | None = None
 
 
 class Store:
@@ -213,8 +226,10 @@ class Store:
 
     @staticmethod
     def _info(doc_id: str, meta: dict) -> DocInfo:
+        name = meta.get("name") or Path(meta["source"]).name
         return DocInfo(doc_id, meta["title"], meta["source"], meta["sha256"], meta.get("date") or None,
-                       int(meta["sentences"]), int(meta["chunks"]))
+                       int(meta["sentences"]), int(meta["chunks"]), name, Path(name).suffix.lower().lstrip("."),
+                       int(meta["pages"]) if meta.get("pages") else None, meta.get("added") or None)
 
     def list(self) -> list[DocInfo]:
         got = self.documents.get(where={"complete": True}, include=["metadatas"])
@@ -279,7 +294,7 @@ class Store:
             ids=ids,
             embeddings=[e.vector.tolist() for e in entries],
             documents=[e.doc.text for e in entries],
-            metadatas=[self._record(e.doc, e.spans, len(e.nodes), name) for e, name in zip(entries, names)],
+            metadatas=[self._record(e, name) for e, name in zip(entries, names)],
         )
         for e, name in zip(entries, names):
             if e.file:
@@ -341,11 +356,16 @@ class Store:
         return sorted(p for p in on_disk if copy_of(p) not in named)
 
     @staticmethod
-    def _record(doc: Document, spans: list[Span], n_chunks: int, file: str = "") -> dict:
+    def _record(e: Entries, file: str = "") -> dict:
+        from datetime import datetime, timezone
+
+        doc = e.doc
         return {
             "title": doc.title, "source": doc.source, "sha256": doc.sha256, "date": doc.date or "",
-            "sentences": len(spans), "chunks": n_chunks, "complete": False, "file": file,
-            "spans": json.dumps([[s.index, s.start, s.end] for s in spans]),
+            "sentences": len(e.spans), "chunks": len(e.nodes), "complete": False, "file": file,
+            "spans": json.dumps([[s.index, s.start, s.end] for s in e.spans]),
+            "name": e.name or Path(doc.source).name, "pages": e.pages or 0,
+            "added": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
     def remove(self, doc_id: str) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from index.load import LoadError
+from index.titles import file_title
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,13 +49,14 @@ def _clean(text: str) -> str:
 
 
 def read_docx(data: bytes, path: Path) -> tuple[str, str, Layout]:
-    """Return (text, title from the core properties or "", layout)."""
+    """Return (text, title, layout); the title is the core properties'
+    title, else the file name (``index.titles``), never the first paragraph."""
     import docx
     from docx.table import Table
 
     try:
         document = docx.Document(io.BytesIO(data))
-        title = (document.core_properties.title or "").strip()
+        title = file_title(document.core_properties.title, path)
         units: list[tuple[str, int, int]] = []
         numbered = 0  # body order lists the same top-level paragraphs as Document.paragraphs
         for block, item in enumerate(document.iter_inner_content()):
