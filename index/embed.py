@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -58,11 +58,16 @@ class MiniLMEmbedding(BaseEmbedding):
             self._runtime = (tokenizer, session)
         return self._runtime
 
-    def embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int | None = None,
+              progress: Callable[[int, int, int, int], None] | None = None) -> np.ndarray:
         """Unit-length float32 vectors, shape (len(texts), 384).
 
         Texts are tokenized once, sorted by length and cut into batches of at
         most ``batch_size`` texts and ``batch_tokens`` padded tokens.
+        ``progress(texts_done, texts_total, work_done, work_total)`` is
+        called after each batch; work counts padded tokens, what a batch
+        costs (batches are sorted by length, so texts done alone would run
+        fast at first and slow at the end).
         """
         tokenizer, session = self._load()
         out = np.zeros((len(texts), DIM), dtype=np.float32)
@@ -79,6 +84,8 @@ class MiniLMEmbedding(BaseEmbedding):
                 hi += 1
             batches.append(order[lo:hi])
             lo = hi
+        work_total = sum(len(idx) * max(lengths[i] for i in idx) for idx in batches)
+        texts_done = work_done = 0
         for idx in batches:
             width = max(lengths[i] for i in idx)
             ids = np.zeros((len(idx), width), dtype=np.int64)
@@ -94,6 +101,10 @@ class MiniLMEmbedding(BaseEmbedding):
             pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
             out[idx] = pooled
+            if progress:
+                texts_done += len(idx)
+                work_done += len(idx) * width
+                progress(texts_done, len(texts), work_done, work_total)
         return out
 
     def _get_query_embedding(self, query: str) -> list[float]:

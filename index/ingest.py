@@ -12,6 +12,7 @@ from a path also hands its bytes on, for the store to keep.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +40,202 @@ class IngestReport:
         return dict(self.__dict__)
 
 
-#: ``progress(files_done, files_total, report)``; ``report.sentences`` counts
-#: the sentences embedded and written so far.
-Progress = Callable[[int, int, "IngestReport"], None]
+@dataclass(frozen=True)
+class Step:
+    """Where an ingest is, for a progress bar.
+
+    ``stage`` is "reading" (a file; a PDF page by page), "embedding" (a
+    batch of sentences), "writing" (the batch into the store) or "done";
+    ``name`` the file at work (several: the first and how many more);
+    ``done`` of ``total`` ``unit`` in this stage; ``files_done`` of
+    ``files_total`` files read so far; ``fraction`` of the whole run done
+    and ``seconds_left``, both estimated from the rates measured so far
+    (see :class:`Tracker`; None while there is nothing to go by, before a
+    file's first page is read); ``report`` the outcome so far.
+    """
+
+    stage: str
+    name: str
+    done: int
+    total: int
+    unit: str
+    files_done: int
+    files_total: int
+    fraction: float
+    seconds_left: float | None
+    report: "IngestReport"
+
+    def describe(self) -> str:
+        """One line for a person: "Embedding report.pdf: 4,096 of 9,477
+        sentences · about 40 s left"."""
+        verb = {"reading": "Reading", "embedding": "Embedding", "writing": "Writing"}.get(self.stage)
+        if verb is None:
+            return "Indexed"
+        counts = f"{self.done:,} of {self.total:,} {self.unit}" if self.total else ""
+        if self.stage == "reading" and self.unit == "pages" and self.total:
+            counts = f"page {self.done:,} of {self.total:,}"
+        elif self.stage == "writing":
+            counts = f"{self.total:,} {self.unit} into the index"
+        files = ""
+        if self.stage == "reading" and self.files_total > 1:
+            files = f" (file {min(self.files_done + 1, self.files_total)} of {self.files_total})"
+        return f"{verb} {self.name}{files}{': ' + counts if counts else ''} · {left_text(self.seconds_left)}"
+
+
+def left_text(seconds: float | None) -> str:
+    """"about 40 s left", "about 2 min left", "a moment left"."""
+    if seconds is None:
+        return "estimating the time left"
+    if seconds < 1.5:
+        return "a moment left"
+    if seconds < 90:
+        return f"about {seconds:.0f} s left"
+    return f"about {seconds / 60:.0f} min left"
+
+
+#: ``progress(step)``, called as pages are read, batches of sentences
+#: embedded and written, and once at the end.
+Progress = Callable[[Step], None]
+
+
+class Rates:
+    """Seconds per unit of work, measured as an ingest runs and kept for the
+    next one.  The priors are this project's 2-core machine under load
+    (1,700 padded tokens embedded per second, 4,000 sentences written);
+    embedding is most of an ingest (a 143-page PDF: 3 s reading, 1 s
+    segmenting, 67 s embedding).  Text is about 3 characters a token (2.5
+    for code-heavy manuals, 4.6 for news prose)."""
+
+    CHARS_PER_TOKEN = 3.0
+    #: Padded tokens the prior counts for, against the pace measured in a
+    #: batch: the first sub-batch alone runs slow (onnxruntime allocating).
+    PRIOR_WEIGHT = 2048
+
+    def __init__(self, token_s: float = 1 / 1700, write_s: float = 1 / 4000):
+        self.token_s = token_s
+        self.write_s = write_s
+
+    def learn(self, name: str, seconds: float, units: int) -> None:
+        if units > 0 and seconds > 0:
+            old = getattr(self, name)
+            setattr(self, name, 0.5 * old + 0.5 * seconds / units)
+
+
+class Tracker:
+    """Turns what the indexer does into :class:`Step` reports with an
+    estimate of the time left: the pages still to read at this file's pace,
+    the work still to embed (known exactly once a batch is tokenized,
+    before that its characters over ``Rates.CHARS_PER_TOKEN``) at the pace
+    of the batch being embedded (the learned rate before its first
+    sub-batch), the sentences still to write, and for the files not opened
+    yet as much again per file as those opened took.  Reports come at most
+    every ``interval`` seconds, except when the stage changes and at the
+    end."""
+
+    def __init__(self, progress: Progress | None, files_total: int, report: "IngestReport", rates: Rates,
+                 interval: float = 0.2):
+        self.progress = progress
+        self.files_total = files_total
+        self.report = report
+        self.rates = rates
+        self.interval = interval
+        self.started = time.perf_counter()
+        self.files_opened = 0
+        self.files_read = 0
+        self.queued_work = 0.0  # estimated padded tokens of files read but not embedded
+        self.queued_sentences = 0  # sentences read but not written
+        self.reading = (0, 0, 0.0, 0)  # pages done, pages total, seconds, characters (of the file being read)
+        self.read_started = self.started
+        self.embed = (0.0, 0.0, 0.0)  # started, padded tokens done, left (of the batch being embedded)
+        self.last = ("", 0.0)
+
+    # what the indexer reports --------------------------------------------------
+    def opening(self, name: str) -> None:
+        self.files_opened += 1
+        self.files_total = max(self.files_total, self.files_opened)
+        self.reading = (0, 0, 0.0, 0)
+        self.read_started = time.perf_counter()
+        self._emit("reading", name, 0, 0, "pages", force=True)
+
+    def read_page(self, name: str, done: int, total: int, chars: int) -> None:
+        self.reading = (done, total, time.perf_counter() - self.read_started, chars)
+        self._emit("reading", name, done, total, "pages", force=done == total)
+
+    def read(self, chars: int, sentences: int) -> None:
+        """A file is read and segmented (``sentences`` 0: it was skipped)."""
+        self.files_read += 1
+        self.reading = (0, 0, 0.0, 0)
+        self.queued_work += chars / Rates.CHARS_PER_TOKEN
+        self.queued_sentences += sentences
+
+    def embedding(self, names: list[str], sentences: int, chars: int) -> Callable[[int, int, int, int], None]:
+        """A batch of ``sentences`` starts embedding; returns the callback
+        for ``MiniLMEmbedding.embed``."""
+        guess = chars / Rates.CHARS_PER_TOKEN
+        self.queued_work = max(0.0, self.queued_work - guess)
+        self.embed = (time.perf_counter(), 0.0, guess)
+        name = _names(names)
+        self._emit("embedding", name, 0, sentences, "sentences", force=True)
+
+        def batch(done: int, total: int, work_done: int, work_total: int) -> None:
+            self.embed = (self.embed[0], float(work_done), float(work_total - work_done))
+            if done == total:
+                self.rates.learn("token_s", time.perf_counter() - self.embed[0], work_total)
+            self._emit("embedding", name, done, total, "sentences", force=done == total)
+
+        return batch
+
+    def writing(self, names: list[str], sentences: int) -> None:
+        self.embed = (0.0, 0.0, 0.0)
+        self._emit("writing", _names(names), 0, sentences, "sentences", force=True)
+
+    def wrote(self, sentences: int, seconds: float) -> None:
+        self.rates.learn("write_s", seconds, sentences)
+        self.queued_sentences = max(0, self.queued_sentences - sentences)
+
+    def finish(self) -> None:
+        self._emit("done", "", self.files_total, self.files_total, "files", force=True)
+
+    # the estimate ------------------------------------------------------------
+    def seconds_left(self) -> float | None:
+        now = time.perf_counter()
+        pages_done, pages, seconds, chars = self.reading
+        started, work_done, work_left = self.embed
+        if not (pages_done or self.queued_work or self.queued_sentences or work_left):
+            return None  # a file just opened, nothing read or queued yet
+        reading = work = 0.0
+        if pages_done and pages:
+            reading = (pages - pages_done) * seconds / pages_done
+            work = chars * pages / pages_done / Rates.CHARS_PER_TOKEN
+        pace = self.rates.token_s
+        if started:
+            prior = Rates.PRIOR_WEIGHT
+            pace = ((now - started) + prior * pace) / (work_done + prior)
+        known = (reading + work_left * pace + (self.queued_work + work) * self.rates.token_s
+                 + self.queued_sentences * self.rates.write_s)
+        opened = max(self.files_opened, 1)
+        later = max(0, self.files_total - opened)
+        return known + later * (now - self.started + known) / opened
+
+    def _emit(self, stage: str, name: str, done: int, total: int, unit: str, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.perf_counter()
+        if not force and stage == self.last[0] and now - self.last[1] < self.interval:
+            return
+        self.last = (stage, now)
+        left = 0.0 if stage == "done" else self.seconds_left()
+        elapsed = now - self.started
+        if left is None:
+            fraction = self.files_read / max(self.files_total, 1)
+        else:
+            fraction = 1.0 if stage == "done" else min(0.99, elapsed / max(elapsed + left, 1e-9))
+        self.progress(Step(stage, name, done, total, unit, self.files_read, self.files_total,
+                           round(fraction, 4), left, self.report))
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more"
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -50,11 +244,17 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A document and, for a PDF, the bytes it was read from: what the
-    viewer renders pages from."""
+    """A document, the bytes of a PDF it was read from (what the viewer
+    renders pages from) and the file name to list it under (default: its
+    source's name)."""
 
     doc: Document
     file: bytes | None = None
+    name: str = ""
+
+    @property
+    def shown(self) -> str:
+        return self.name or Path(self.doc.source).name
 
 
 def places(doc: Document, spans: list[Span]) -> list[Place]:
@@ -70,11 +270,25 @@ def places(doc: Document, spans: list[Span]) -> list[Place]:
     return [Place() for _ in spans]
 
 
-def load_path(path: Path, root: Path | None) -> Loaded:
-    """``index.load.load_file``, keeping a PDF's bytes."""
+def page_count(doc: Document) -> int | None:
+    from index import pdf
+
+    return len(doc.layout.page_sizes) if isinstance(doc.layout, pdf.Layout) else None
+
+
+def load_path(path: Path, root: Path | None, name: str | None = None,
+              pages: Callable[[int, int, int], None] | None = None) -> Loaded:
+    """``index.load.load_file``, keeping a PDF's bytes.  ``name`` is the
+    file's name as the user knows it (an upload's original name): a PDF or
+    DOCX without a title in its metadata is titled by it, and errors name
+    it.  ``pages(done, total, chars)`` follows a PDF's reading."""
+    from index import pdf
+
     data = read_file(path)
-    doc = load_bytes(data, path, doc_id_for(path, root))
-    return Loaded(doc, data if path.suffix.lower() == ".pdf" else None)
+    shown = Path(name) if name and Path(name).suffix.lower() == path.suffix.lower() else path
+    with pdf.page_progress(pages):
+        doc = load_bytes(data, shown, doc_id_for(path, root), source=str(path))
+    return Loaded(doc, data if path.suffix.lower() == ".pdf" else None, shown.name)
 
 
 class Indexer:
@@ -85,69 +299,92 @@ class Indexer:
         self.chunk_tokens = chunk_tokens
         self.chunk_overlap = chunk_overlap
         self.batch_sentences = batch_sentences
+        self.rates = Rates()
 
-    def add_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
-        """Index files and folders; ``progress`` is called after every file."""
+    def add_paths(self, paths: Iterable[Path], progress: Progress | None = None,
+                  names: dict[Path, str] | None = None) -> IngestReport:
+        """Index files and folders, reporting to ``progress`` (see
+        :class:`Step`).  ``names`` gives a file the name to list it under
+        (an upload's original name; default its own)."""
         files = list(discover(Path(p) for p in paths))
         report = IngestReport()
+        tracker = Tracker(progress, len(files), report, self.rates)
 
         def documents():
             for path, root in files:
+                name = (names or {}).get(path) or path.name
+                tracker.opening(name)
                 try:
-                    yield load_path(path, root)
+                    yield load_path(path, root, name, lambda done, total, chars: tracker.read_page(
+                        name, done, total, chars))
                 except LoadError as err:
                     report.skipped.append(str(err))
+                    tracker.read(0, 0)
                     yield None
 
-        return self.add_documents(documents(), len(files), progress, report)
+        return self._add(documents(), tracker)
 
     def add_documents(self, docs: Iterable[Document | Loaded | None], total: int | None = None,
-                      progress: Progress | None = None,
-                      report: IngestReport | None = None) -> IngestReport:
+                      progress: Progress | None = None) -> IngestReport:
+        """Index documents already read (``total`` of them, for the progress
+        estimate).  A PDF passed as a bare Document is cited to its pages,
+        but without its bytes the viewer can only show its text."""
+        if total is None and hasattr(docs, "__len__"):
+            total = len(docs)
+        return self._add(docs, Tracker(progress, total or 0, IngestReport(), self.rates))
+
+    def _add(self, docs: Iterable[Document | Loaded | None], tracker: Tracker) -> IngestReport:
         """Embed in the calling thread while the previous batch is written to
         Chroma in another: Chroma's inserts (its HNSW graph, SQLite) release
-        the GIL, so on two cores they mostly hide behind the embedder.  A
-        PDF passed as a bare Document is cited to its pages, but without
-        its bytes the viewer can only show its text."""
-        report = report or IngestReport()
+        the GIL, so on two cores they mostly hide behind the embedder."""
+        report = tracker.report
         report.repaired = self.store.repair()
         pending: list[tuple[Loaded, list, list, bool]] = []
         pending_sentences = 0
         indexed = {d.doc_id: d.sha256 for d in self.store.list()}
         by_sha = {sha: doc_id for doc_id, sha in indexed.items()}
         run: set[str] = set()
-        done = 0
         with ThreadPoolExecutor(1, thread_name_prefix="groundqa-write") as writer:
-            writing: Future | None = None
+            in_flight: tuple[Future, list[str], int] | None = None
+
+            def wait() -> None:
+                if in_flight is not None:
+                    future, names, sentences = in_flight
+                    if not future.done():
+                        tracker.writing(names, sentences)
+                    future.result()  # one batch in flight; re-raises its error
 
             def flush() -> None:
-                nonlocal writing, pending, pending_sentences
-                batch = self._embed(pending)
-                if writing is not None:
-                    writing.result()  # one batch in flight; re-raises its error
-                writing = writer.submit(self._write, batch, report) if batch else None
+                nonlocal in_flight, pending, pending_sentences
+                batch = self._embed(pending, tracker)
+                wait()
+                in_flight = None
+                if batch:
+                    in_flight = (writer.submit(self._write, batch, report, tracker),
+                                 [loaded.shown for loaded, *_ in pending], pending_sentences)
                 pending, pending_sentences = [], 0
 
             for item in docs:
-                done += 1
-                if item is not None:
-                    loaded = item if isinstance(item, Loaded) else Loaded(item)
-                    doc = loaded.doc
-                    outcome = self._plan(doc, indexed, by_sha, run, report)
-                    if outcome is not None:
-                        spans = sentence_spans(doc.text)
-                        chunks = make_chunks(doc, spans, self.chunk_tokens, self.chunk_overlap)
-                        pending.append((loaded, spans, chunks, outcome))
-                        pending_sentences += len(spans)
-                    if pending_sentences >= self.batch_sentences:
-                        flush()
-                if progress:
-                    progress(done, total or done, report)
+                if item is None:  # a file add_paths could not read
+                    continue
+                loaded = item if isinstance(item, Loaded) else Loaded(item)
+                doc = loaded.doc
+                if tracker.files_opened <= tracker.files_read:  # read by the caller, not by add_paths
+                    tracker.opening(loaded.shown)
+                outcome = self._plan(doc, indexed, by_sha, run, report)
+                if outcome is None:
+                    tracker.read(0, 0)
+                    continue
+                spans = sentence_spans(doc.text)
+                chunks = make_chunks(doc, spans, self.chunk_tokens, self.chunk_overlap)
+                pending.append((loaded, spans, chunks, outcome))
+                pending_sentences += len(spans)
+                tracker.read(sum(s.end - s.start for s in spans), len(spans))
+                if pending_sentences >= self.batch_sentences:
+                    flush()
             flush()
-            if writing is not None:
-                writing.result()
-        if progress:
-            progress(done, total or done, report)
+            wait()
+        tracker.finish()
         return report
 
     @staticmethod
@@ -172,10 +409,13 @@ class Indexer:
         by_sha[doc.sha256] = doc.doc_id
         return old is not None
 
-    def _embed(self, pending) -> list[tuple[Entries, bool]]:
+    def _embed(self, pending, tracker: Tracker) -> list[tuple[Entries, bool]]:
         """Each pending document's store entries, and whether it replaces an older version."""
+        if not pending:
+            return []
         texts = [loaded.doc.text[s.start : s.end] for loaded, spans, _, _ in pending for s in spans]
-        vectors = self.embedder.embed(texts)
+        batch_done = tracker.embedding([loaded.shown for loaded, *_ in pending], len(texts), sum(map(len, texts)))
+        vectors = self.embedder.embed(texts, progress=batch_done)
         batch, offset = [], 0
         for loaded, spans, chunks, replaces in pending:
             doc = loaded.doc
@@ -183,12 +423,14 @@ class Indexer:
             offset += len(spans)
             nodes = [to_node(doc, c, _unit(vecs[c.spans[0].index : c.spans[-1].index + 1].mean(0)).tolist())
                      for c in chunks]
-            batch.append((Entries(doc, _unit(vecs.mean(0)), spans, vecs, nodes, places(doc, spans), loaded.file),
-                          replaces))
+            batch.append((Entries(doc, _unit(vecs.mean(0)), spans, vecs, nodes, places(doc, spans), loaded.file,
+                                  loaded.shown, page_count(doc)), replaces))
         return batch
 
-    def _write(self, batch: list[tuple[Entries, bool]], report: IngestReport) -> None:
+    def _write(self, batch: list[tuple[Entries, bool]], report: IngestReport, tracker: Tracker) -> None:
+        started = time.perf_counter()
         self.store.write([e for e, _ in batch], replacing=[e.doc.doc_id for e, replaces in batch if replaces])
+        tracker.wrote(sum(len(e.spans) for e, _ in batch), time.perf_counter() - started)
         for e, replaces in batch:
             (report.replaced if replaces else report.added).append(e.doc.doc_id)
             report.sentences += len(e.spans)

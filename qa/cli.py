@@ -135,14 +135,13 @@ def index_add(obj: Context, paths, as_json):
     for m in missing:
         click.echo(f"Error: {m}: no such file or folder", err=True)
     paths = [p for p in paths if p.exists()]
-    bar = tqdm(unit="doc", disable=as_json or None, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=1.0, disable=as_json or None, file=sys.stderr, dynamic_ncols=True,
+               bar_format="{percentage:3.0f}%|{bar}| {desc}")
     started = time.perf_counter()
 
-    def progress(done, total, report):
-        bar.total = total
-        bar.n = done
-        rate = report.sentences / max(time.perf_counter() - started, 1e-9)
-        bar.set_postfix_str(f"{report.sentences} sentences, {rate:.0f}/s", refresh=False)
+    def progress(step):
+        bar.n = step.fraction
+        bar.set_description_str(step.describe(), refresh=False)
         bar.refresh()
 
     try:

@@ -100,14 +100,16 @@ class Engine:
         marker.write_text("seeded\n")
 
     @_store_errors
-    def add(self, paths: Iterable[Path], progress: Callable | None = None):
-        """Index files and folders; see ``index.ingest.Progress`` for ``progress``.
+    def add(self, paths: Iterable[Path], progress: Callable | None = None, names: dict[Path, str] | None = None):
+        """Index files and folders; ``progress`` gets ``index.ingest.Step``
+        reports, ``names`` the file names to list files under (an upload's
+        original name; default their own).
 
         The lexical index is brought up to date before returning, so the next
         question (in this process or a new one) does not pay for it.
         """
         with self._lock:
-            report = self.indexer.add_paths(paths, progress)
+            report = self.indexer.add_paths(paths, progress, names)
             self.lexical()
             return report
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -40,6 +41,11 @@ class Outcome:
         return asdict(self)
 
 
+def base_name(name: str) -> str:
+    """The file name without any directory part, as the user named it."""
+    return re.split(r"[\\/]", name or "")[-1]
+
+
 def safe_name(name: str) -> str:
     """A plain file name for ``name``: no directories, no leading dots, only
     ``[A-Za-z0-9._-]``, at most ``MAX_NAME_CHARS`` long, suffix kept (in
@@ -47,7 +53,7 @@ def safe_name(name: str) -> str:
     goes into it, so two names that clean up alike (``ä.txt``, ``ö.txt``)
     do not replace each other, and the same name always lands on the same
     file."""
-    original = re.split(r"[\\/]", name or "")[-1]
+    original = base_name(name)
     stem, dot, suffix = original.rpartition(".")
     if not dot or not stem.strip("."):
         stem, suffix = original, ""
@@ -109,28 +115,33 @@ class Library:
             return f"{name}: the file is empty."
         return None
 
-    def upload(self, files: Iterable[tuple[Path, str]],
-               progress: Callable[[int, int, str], None] | None = None) -> list[Outcome]:
-        """Add ``(path, original name)`` pairs; ``progress(done, total, name)``
-        is called before each file and once at the end.  Files past
+    def upload(self, files: Iterable[tuple[Path, str]], progress: Callable | None = None) -> list[Outcome]:
+        """Add ``(path, original name)`` pairs; ``progress`` gets the
+        ingest's ``index.ingest.Step`` reports, counted over the whole
+        upload (its fraction, its files, the time left for the files still
+        to come estimated from those done).  Files past
         ``Settings.max_upload_files`` are refused by name, not dropped
         silently, so one request cannot hold the library for long."""
         limit = self.engine.settings.max_upload_files
         files, extra = list(files)[:limit], list(files)[limit:]
         outcomes = []
+        started = time.perf_counter()
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             for i, (path, name) in enumerate(files):
-                if progress:
-                    progress(i, len(files), name)
-                outcomes.append(self._upload_one(Path(path), name))
-            if progress:
-                progress(len(files), len(files), "")
+                def report(step, i=i, n=len(files)):
+                    left = step.seconds_left
+                    if left is not None and n > 1:
+                        left += (n - i - 1) * (time.perf_counter() - started + left) / (i + 1)
+                    progress(replace(step, files_done=i, files_total=n, fraction=(i + step.fraction) / n,
+                                     seconds_left=left))
+
+                outcomes.append(self._upload_one(Path(path), name, report if progress else None))
         return outcomes + [Outcome(name, "rejected", f"{name}: not added; one upload takes at most "
                                    f"{plural(limit, 'file')} (QA_MAX_UPLOAD_FILES). Upload it again.")
                            for _, name in extra]
 
-    def _upload_one(self, src: Path, name: str) -> Outcome:
+    def _upload_one(self, src: Path, name: str, progress: Callable | None = None) -> Outcome:
         try:
             problem = self.check(name, src.stat().st_size)
             data = b"" if problem else src.read_bytes()
@@ -147,7 +158,7 @@ class Library:
         previous = target.read_bytes() if target.exists() else None
         if previous != data:
             target.write_bytes(data)
-        report = self.engine.add([target])
+        report = self.engine.add([target], progress, names={target: base_name(name)})
         if report.unchanged:
             return Outcome(name, "unchanged", f"{name} is already indexed and unchanged; nothing was changed.", doc_id)
         if report.added or report.replaced:
