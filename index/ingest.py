@@ -288,7 +288,7 @@ def load_path(path: Path, root: Path | None, name: str | None = None,
     shown = Path(name) if name and Path(name).suffix.lower() == path.suffix.lower() else path
     with pdf.page_progress(pages):
         doc = load_bytes(data, shown, doc_id_for(path, root), source=str(path))
-    return Loaded(doc, data if path.suffix.lower() == ".pdf" else None, shown.name)
+    return Loaded(doc, data if path.suffix.lower() == ".pdf" else None, name or path.name)
 
 
 class Indexer:
@@ -312,10 +312,11 @@ class Indexer:
 
         def documents():
             for path, root in files:
-                name = (names or {}).get(path) or path.name
+                given = (names or {}).get(path)
+                name = given or path.name
                 tracker.opening(name)
                 try:
-                    yield load_path(path, root, name, lambda done, total, chars: tracker.read_page(
+                    yield load_path(path, root, given, lambda done, total, chars: tracker.read_page(
                         name, done, total, chars))
                 except LoadError as err:
                     report.skipped.append(str(err))
