@@ -127,10 +127,11 @@ class UiSession:
         self.reader = by_elem["qa-reader"]["props"]["value"]
 
     def ask(self, question: str, top_k: int = 4) -> list[str]:
-        """Send ``question`` as the Enter key does; the conversation the chat
-        shows afterwards, one HTML string per message.  A server error
+        """Send ``question`` as the Enter key does, over all the documents
+        (no filter chosen); the conversation the chat shows afterwards, one
+        HTML string per message.  A server error
         raises RuntimeError with Gradio's message."""
-        body = json.dumps({"data": [question, None, top_k, self.reader], "fn_index": self.fn_index,
+        body = json.dumps({"data": [question, None, top_k, self.reader, []], "fn_index": self.fn_index,
                            "trigger_id": self.trigger, "session_hash": self.session, "event_data": None}).encode()
         request = urllib.request.Request(f"{self.url}gradio_api/queue/join", data=body,
                                          headers={"Content-Type": "application/json"})

@@ -420,7 +420,7 @@ def served_soak(url: str, pid: int, scale: Scale, texts: dict[str, str], data: P
     examples: list[str] = []
     for i, (question, history) in enumerate(items, 1):
         try:
-            kind, out = call_api(url, "answer", [question, history, 4])
+            kind, out = call_api(url, "answer", [question, history, 4, None])
         except Exception as err:
             kind, out = "http", f"{type(err).__name__} {err}"
         if kind == "complete" and isinstance(out, dict):

@@ -76,7 +76,7 @@ def test_odd_questions_keep_the_contract(client, question):
 
 @pytest.mark.parametrize("question,error", [("\udc80 fentanyl", "lone surrogate"), ("x" * 2001, "limit")])
 def test_unusable_questions_are_clear_errors(server, question, error):
-    kind, out = call_api(server.url, "answer", [question, [], 4])
+    kind, out = call_api(server.url, "answer", [question, [], 4, None])
     assert kind == "error" and error in out["error"]
 
 
@@ -195,7 +195,7 @@ def test_requests_past_the_queue_size_are_refused_and_the_server_goes_on(seeded_
     server = SimpleNamespace(url=f"http://127.0.0.1:{port}/")
 
     def post(_) -> tuple[int, str]:
-        body = json.dumps({"data": ["Who is Ruan Zongze?", [], 4]}).encode()
+        body = json.dumps({"data": ["Who is Ruan Zongze?", [], 4, None]}).encode()
         request = urllib.request.Request(f"{server.url}gradio_api/call/answer", data=body,
                                          headers={"Content-Type": "application/json"})
         try:
@@ -214,7 +214,7 @@ def test_requests_past_the_queue_size_are_refused_and_the_server_goes_on(seeded_
         deadline = time.monotonic() + 60  # the accepted ones drain, then the server takes questions again
         while True:
             try:
-                assert call_api(server.url, "answer", ["Who is Ruan Zongze?", [], 4])[0] == "complete"
+                assert call_api(server.url, "answer", ["Who is Ruan Zongze?", [], 4, None])[0] == "complete"
                 break
             except HTTPError as err:
                 if err.code != 503 or time.monotonic() > deadline:
@@ -296,7 +296,10 @@ def test_rendering_escapes_everything():
         render.answer_html(0, answer, {"d": render.DocMeta("<b>t</b>", None)}),
         render.question_html(HOSTILE),
         render.viewer_html(0, answer, 1, (doc, [])),
-        render.library_html([SimpleNamespace(doc_id="d", title=HOSTILE, date=None, sentences=1, chunks=1)]),
+        render.library_html([SimpleNamespace(doc_id="d", title=HOSTILE, date=None, sentences=1, chunks=1,
+                                             name=HOSTILE + ".md", kind="md", pages=None, added=None)]),
+        render.confirm_html(SimpleNamespace(doc_id="d", title=HOSTILE, name=HOSTILE, sentences=2)),
+        render.notice_html(HOSTILE),
         render.status_html([("ok", HOSTILE)]),
         render.error_html(HOSTILE),
     ]
@@ -349,3 +352,81 @@ def test_long_documents_are_shown_as_excerpts_around_the_citations():
     assert len(html) < 3 * render.VIEW_CONTEXT_CHARS
     assert html.count("characters not shown") == 2
     assert 'id="qa-current" data-qa-n="1">The cited sentence.</mark>' in html
+
+
+def test_answers_carry_their_judgement_and_can_be_narrowed_to_documents(client, server, tmp_path):
+    """The same filter as ``qa.answer(documents=...)``: a question narrowed
+    to a document retrieves and cites nothing else; an unknown doc_id is
+    refused by name."""
+    path = tmp_path / "Sea otters.md"
+    path.write_text(OTTERS)
+    added = client.predict(handle_file(str(path)), api_name="/upload")
+    doc_id = added["doc_id"]
+    try:
+        listed = {d["doc_id"]: d for d in client.predict(api_name="/documents")}
+        assert listed[doc_id]["name"] == "Sea otters.md" and listed[doc_id]["kind"] == "md"
+        assert listed[doc_id]["pages"] is None and listed[doc_id]["added"].endswith("+00:00")
+        seed_id, _ = seed_document()
+        question = "Why do sea otters hold hands while they sleep?"
+        wide = client.predict(question, [], 4, api_name="/answer")
+        assert wide["judgement"] in ("confident", "tentative") and doc_id in {c["doc_id"] for c in wide["citations"]}
+        narrow = client.predict(question, [], 4, [seed_id], api_name="/answer")
+        assert {r["doc_id"] for r in narrow["retrieved"]} == {seed_id}
+        assert doc_id not in {c["doc_id"] for c in narrow["citations"]}
+        assert narrow["judgement"] == ("abstained" if narrow["abstained"] else narrow["judgement"])
+        kind, out = call_api(server.url, "answer", [question, [], 4, [doc_id, "no-such-doc"]])
+        assert kind == "error" and "no such document: 'no-such-doc'" in out["error"]
+    finally:
+        client.predict(doc_id, api_name="/remove")
+
+
+def _answer(kind: str, short: bool = True) -> dict:
+    text = "Fentanyl is 80 to 100 times stronger than morphine."
+    cite = {"id": 1, "doc_id": "d", "title": "T", "source": "s", "sentence_index": 0, "start": 10,
+            "end": 10 + len(text), "text": text, "score": 0.85 if kind == "confident" else 0.12,
+            "page": 3, "pages": [3], "rects": [[3, 1.0, 2.0, 3.0, 4.0]], "paragraphs": None}
+    a = text.index("80")
+    return {"question": "q", "answer": text + " [1]", "abstained": False, "judgement": kind,
+            "sentences": [{"text": text, "citations": [1]}], "citations": [cite], "retrieved": [],
+            "confidence": cite["score"], "timings_ms": {},
+            "short_answer": {"text": "80 to 100", "doc_id": "d", "start": 10 + a, "end": 19 + a, "citation": 1}
+            if short else None}
+
+
+def test_a_tentative_answer_is_drawn_apart_and_never_bold():
+    sure = render.answer_html(0, _answer("confident"), {})
+    unsure = render.answer_html(0, _answer("tentative"), {})
+    assert '<strong class="qa-short">80 to 100</strong>' in sure and "Confident answer (p = 0.85)" in sure
+    assert "qa-tentative" not in sure
+    assert "qa-tentative" in unsure and "The documents may not answer this. The closest sentence:" in unsure
+    assert "<strong" not in unsure and "Tentative answer (p = 0.12)" in unsure
+    assert 'class="qa-copy"' in sure and 'class="qa-copy-text"' in unsure
+
+
+def test_the_kept_conversation_and_its_exports():
+    from datetime import datetime, timezone
+
+    from ui import conversation
+
+    turns = [{"question": "How strong?", "answer": _answer("confident"), "scope": ["Manual"]},
+             {"question": "Price?", "answer": _answer("tentative", short=False)},
+             {"question": "x" * 10, "error": "question is too long"},
+             {"question": "pending", "answer": None}]
+    kept = conversation.saved(turns)
+    assert len(kept) == 3 and all("retrieved" not in t.get("answer", {}) for t in kept)
+    assert conversation.restored(json.loads(json.dumps(kept))) == kept
+    junk = [None, 3, {"question": 5}, {"question": "q", "answer": {"no": "fields"}}, {"answer": {}}]
+    assert conversation.restored(junk + kept) == kept and conversation.restored("not a list") == []
+    many = [{"question": f"q{i}", "error": "e"} for i in range(conversation.MAX_SAVED_TURNS + 10)]
+    assert len(conversation.saved(many)) == conversation.MAX_SAVED_TURNS
+
+    when = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
+    markdown = conversation.markdown(turns, when)
+    assert markdown.startswith("# groundqa conversation\n\nExported 2026-01-02 03:04 UTC · 3 questions\n")
+    assert "*Searched only: Manual*" in markdown and "*Confident answer (p = 0.85)*" in markdown
+    assert ("[1] “Fentanyl is 80 to 100 times stronger than morphine.” — T (d, characters 10–61, page 3; p = 0.85)"
+            in markdown)
+    assert "The documents may not answer this. The closest sentence: Fentanyl is" in markdown
+    assert "Could not answer: question is too long" in markdown and "pending" not in markdown
+    exported = json.loads(conversation.as_json(turns, when))
+    assert exported["exported"] == "2026-01-02T03:04:00+00:00" and exported["turns"] == kept

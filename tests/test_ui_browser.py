@@ -177,7 +177,9 @@ def test_hostile_document_is_shown_as_text(session, tmp_path):
     page.get_by_role("tab", name="Documents").click()
     page.get_by_label("Document to remove").click()
     page.get_by_role("option", name=re.compile("Quokka facts")).click()
-    page.get_by_role("button", name="Remove document").click()
+    page.get_by_role("button", name="Remove document…").click()
+    expect(page.locator("#qa-confirm-text")).to_contain_text(HOSTILE_TITLE)
+    page.get_by_role("button", name="Yes, remove it").click()
     expect(page.locator("#qa-status")).to_contain_text("Removed", timeout=30_000)
     expect(library.locator("tbody tr")).to_have_count(1)
     assert dialogs == []

@@ -29,6 +29,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from qa.cite import TENTATIVE_LEAD, TENTATIVE_LEAD_MANY
+from ui.conversation import kind_line, turn_markdown
+
 ABSTAIN_LABEL = "Not in the documents"
 #: Documents longer than this are shown as excerpts around the cited
 #: sentences (``VIEW_CONTEXT_CHARS`` either side), not sent whole on every click.
@@ -95,19 +98,38 @@ def error_html(message: str) -> str:
     return f'<div class="qa-error" role="alert"><strong>Could not answer.</strong> {esc(message)}</div>'
 
 
-def answer_html(turn: int, answer: dict, docs: dict[str, DocMeta], shown: int | None = None) -> str:
-    """One assistant message: the answer sentences, each followed by its
-    citation markers, then (once every sentence is shown) the cited sentences
-    with their document's title and date.  ``shown`` limits the sentences, for
-    streaming."""
-    if answer["abstained"]:
+def copy_button(turn: dict) -> str:
+    """A Copy button and, hidden beside it, the turn in Markdown that it
+    copies (``static/viewer.js`` does the copying)."""
+    return ('<div class="qa-tools"><button type="button" class="qa-copy" title="Copy this answer with its sources '
+            f'as Markdown">Copy</button><span class="qa-copy-text">{esc(turn_markdown(turn))}</span></div>')
+
+
+def scope_html(turn: dict) -> str:
+    if not turn.get("scope"):
+        return ""
+    return f'<p class="qa-scope-note">Searched only: {esc(", ".join(turn["scope"]))}</p>'
+
+
+def answer_html(turn: int, answer: dict, docs: dict[str, DocMeta], shown: int | None = None,
+                whole: dict | None = None) -> str:
+    """One assistant message, drawn by the answer's judgement: a confident
+    answer, a tentative one (its doubt in words, set apart) or "not in the
+    documents".  The answer sentences are each followed by their citation
+    markers, then (once every sentence is shown) come the cited sentences
+    with their document's title and date, how sure the reader is, and a
+    Copy button.  ``shown`` limits the sentences, for streaming; ``whole``
+    is the turn (question, scope) for the Copy button and the scope note."""
+    whole = whole or {"question": answer.get("question", ""), "answer": answer}
+    kind = answer.get("judgement") or ("abstained" if answer["abstained"] else "confident")
+    if kind == "abstained":
         return ('<div class="qa-abstain" role="note">'
                 f'<div class="qa-abstain-badge">∅ {ABSTAIN_LABEL}</div>'
                 f'<p class="qa-abstain-text">{esc(answer["answer"])}</p>'
                 '<p class="qa-abstain-hint">Nothing is cited. Try other words, or add a document that covers it.</p>'
-                '</div>')
+                f'{scope_html(whole)}{copy_button(whole)}</div>')
     citations = {c["id"]: c for c in answer["citations"]}
-    short = answer.get("short_answer")
+    short = answer.get("short_answer") if kind == "confident" else None
     if short and not short.get("sure", True):  # the reader is not sure of it: no bold
         short = None
     sentences = answer["sentences"] if shown is None else answer["sentences"][:shown]
@@ -118,9 +140,16 @@ def answer_html(turn: int, answer: dict, docs: dict[str, DocMeta], shown: int | 
         text = quote_html(own, short) if own and squash(own["text"]) == s["text"] else esc(s["text"])
         parts.append(f'<span class="qa-sentence">{text}</span> {marks}')
     body = f'<p class="qa-answer-text">{" ".join(parts)}</p>'
+    classes = "qa-answer" + (" qa-tentative" if kind == "tentative" else "")
+    if kind == "tentative":
+        lead = TENTATIVE_LEAD if len(answer["sentences"]) == 1 else TENTATIVE_LEAD_MANY
+        body = (f'<div class="qa-tentative-badge">? Tentative</div><p class="qa-tentative-lead">{esc(lead)}</p>'
+                f'{body}')
     if shown is not None and shown < len(answer["sentences"]):
-        return f'<div class="qa-answer qa-streaming">{body}</div>'
-    return f'<div class="qa-answer">{body}{sources_html(turn, answer["citations"], docs, short)}</div>'
+        return f'<div class="{classes} qa-streaming">{body}</div>'
+    sure = f'<p class="qa-kind qa-kind-{kind}">{esc(kind_line(answer))}</p>'
+    return (f'<div class="{classes}">{body}{sure}{scope_html(whole)}{sources_html(turn, answer["citations"], docs, short)}'
+            f'{copy_button(whole)}</div>')
 
 
 def sources_html(turn: int, citations: list[dict], docs: dict[str, DocMeta], short: dict | None = None) -> str:
@@ -148,7 +177,7 @@ def messages(turns: list[dict], docs: dict[str, DocMeta]) -> list[dict]:
         elif turn.get("answer") is None:
             content = pending_html()
         else:
-            content = answer_html(i, turn["answer"], docs, turn.get("shown"))
+            content = answer_html(i, turn["answer"], docs, turn.get("shown"), turn)
         out.append({"role": "assistant", "content": content})
     return out
 
@@ -200,9 +229,10 @@ def highlighted(text: str, marks: Iterable[tuple[int, int, int]], current: int, 
 
 
 # PDF pages -------------------------------------------------------------------
-#: Pages are rendered this many pixels per PDF point: sharp in a viewer
-#: column of 500-700 CSS pixels, about 180 KB of PNG for a text page.
-PAGE_SCALE = 1.5
+#: Pages are rendered this many pixels per PDF point (1,224 pixels across a
+#: Letter page): sharp across the viewer's width and still sharp enlarged
+#: to most of a laptop screen; about 300 KB of PNG for a text page.
+PAGE_SCALE = 2.0
 
 
 @dataclass(frozen=True)
@@ -277,7 +307,9 @@ def _page_html(turn: int, image: PageImage, citations: list[dict], current: int,
                          f'top:{top:.3f}%;width:{width:.3f}%;height:{height:.3f}%"></span>')
     src = "data:image/png;base64," + base64.b64encode(image.png).decode("ascii")
     return (f'<figure class="qa-page" data-qa-page="{int(image.number)}">'
-            f'<figcaption class="qa-page-number">Page {int(image.number)}</figcaption>'
+            f'<figcaption class="qa-page-head"><span class="qa-page-number">Page {int(image.number)}</span>'
+            '<button type="button" class="qa-zoom" title="Show this page larger (Esc closes)">Enlarge</button>'
+            '</figcaption>'
             f'<div class="qa-page-frame"><img class="qa-page-img" src="{src}" width="{int(image.width)}" '
             f'height="{int(image.height)}" alt="Page {int(image.number)} of {esc(title)}">{"".join(boxes)}</div>'
             '</figure>')
@@ -359,21 +391,58 @@ def omitted(n: int) -> str:
 
 
 # library ---------------------------------------------------------------------
+KIND_NAMES = {"pdf": "PDF", "docx": "Word", "md": "Markdown", "markdown": "Markdown", "txt": "Text",
+              "html": "HTML", "htm": "HTML"}
+
+
+def added_text(added: str | None) -> str:
+    """"2026-12-04 16:52 UTC" from the record's ISO time; "—" when unknown."""
+    if not added:
+        return "—"
+    return f"{added[:10]} {added[11:16]} UTC" if len(added) >= 16 else added
+
+
+def length_text(d) -> str:
+    sentences = f"{int(d.sentences):,} sentence{'s' if d.sentences != 1 else ''}"
+    pages = d.pages
+    return f"{int(pages)} page{'s' if pages != 1 else ''} · {sentences}" if pages else sentences
+
+
 def library_html(docs: list) -> str:
-    """The indexed documents as a table (``docs`` are ``DocInfo`` records)."""
+    """The indexed documents as a table (``docs`` are ``DocInfo`` records):
+    title, file name and id, type, pages or sentences, the document's own
+    date and when it was added."""
     if not docs:
         return '<div class="qa-library qa-library-empty">No documents yet: add .txt, .md, .html, .pdf or .docx files below.</div>'
     rows = "".join(
-        f'<tr><td class="qa-lib-title">{esc(d.title)}</td><td class="qa-date">{esc(d.date or "—")}</td>'
-        f'<td class="qa-num">{int(d.sentences)}</td><td class="qa-num">{int(d.chunks)}</td>'
-        f'<td class="qa-lib-id"><code>{esc(d.doc_id)}</code></td></tr>'
+        f'<tr><td class="qa-lib-title"><span class="qa-lib-name">{esc(d.title)}</span>'
+        f'<span class="qa-lib-file">{esc(d.name)} · <code class="qa-lib-id">{esc(d.doc_id)}</code></span></td>'
+        f'<td class="qa-lib-kind">{esc(KIND_NAMES.get(d.kind, d.kind or "—"))}</td>'
+        f'<td class="qa-num">{esc(length_text(d))}</td><td class="qa-date">{esc(d.date or "—")}</td>'
+        f'<td class="qa-date">{esc(added_text(d.added))}</td></tr>'
         for d in docs
     )
     total = sum(d.sentences for d in docs)
     return ('<div class="qa-library"><table><caption>'
-            f'{len(docs)} document{"s" if len(docs) != 1 else ""}, {total} sentences</caption>'
-            '<thead><tr><th scope="col">Title</th><th scope="col">Date</th><th scope="col">Sentences</th>'
-            f'<th scope="col">Chunks</th><th scope="col">ID</th></tr></thead><tbody>{rows}</tbody></table></div>')
+            f'{len(docs)} document{"s" if len(docs) != 1 else ""}, {total:,} sentences</caption>'
+            '<thead><tr><th scope="col">Title and file</th><th scope="col">Type</th><th scope="col">Length</th>'
+            '<th scope="col">Dated</th><th scope="col">Added</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table></div>')
+
+
+def confirm_html(d) -> str:
+    """What removing document ``d`` (a DocInfo) will do, asked before it is done."""
+    return ('<p class="qa-confirm-text" role="alert">Remove <strong>' + esc(d.title) + '</strong> ('
+            + esc(d.name or d.doc_id) + f')? Its {int(d.sentences):,} sentence{"s" if d.sentences != 1 else ""} '
+            'will no longer be '
+            'searched or cited, and earlier answers that cite it show only the quoted sentence.</p>')
+
+
+def notice_html(message: str) -> str:
+    """The line under the question box: the live character count (filled
+    in by ``static/chat.js``) and the server's word on a refused question."""
+    said = f'<span class="qa-refusal" role="alert">{esc(message)}</span>' if message else ""
+    return f'<p class="qa-notice-line"><span class="qa-count" aria-live="polite"></span>{said}</p>'
 
 
 def status_html(lines: list[tuple[str, str]]) -> str:

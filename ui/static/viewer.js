@@ -27,6 +27,7 @@ if (!window.__qaCitationClicks) {
     if (!ref) return;
     event.preventDefault();
     event.stopPropagation();
+    if (el.closest(".qa-lightbox")) window.__qaCloseZoom();
     window.__qaTrigger("click", { turn: Number(ref[1]), cite: Number(ref[2]) });
   }, true);
 }
@@ -66,3 +67,72 @@ function reveal() {
 window.__qaReveal = reveal;
 watch("value", reveal);
 reveal();
+
+// "Enlarge" on a PDF page opens it over the whole window, as wide as the
+// window allows (the page is rendered at 2x, 1,224 pixels across a Letter
+// page), with the same boxes; Esc, the Close button or a click beside the
+// page closes it, and a click on a box opens that citation as in the viewer.
+function closeZoom() {
+  const open = document.querySelector(".qa-lightbox");
+  if (!open) return;
+  open.remove();
+  if (window.__qaZoomFrom && document.contains(window.__qaZoomFrom)) window.__qaZoomFrom.focus();
+}
+window.__qaCloseZoom = closeZoom;
+
+function openZoom(button) {
+  closeZoom();
+  const page = button.closest(".qa-page");
+  const frame = page && page.querySelector(".qa-page-frame");
+  if (!frame) return;
+  const number = page.dataset.qaPage;
+  const box = document.createElement("div");
+  box.className = "qa-lightbox";
+  box.setAttribute("role", "dialog");
+  box.setAttribute("aria-modal", "true");
+  box.setAttribute("aria-label", `Page ${number}, enlarged`);
+  const bar = document.createElement("div");
+  bar.className = "qa-lightbox-bar";
+  const title = document.createElement("span");
+  title.textContent = `Page ${number}`;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "qa-lightbox-close";
+  close.textContent = "Close";
+  close.title = "Close the enlarged page (Esc)";
+  bar.append(title, close);
+  const body = document.createElement("div");
+  body.className = "qa-lightbox-body";
+  body.appendChild(frame.cloneNode(true));
+  box.append(bar, body);
+  (document.querySelector(".gradio-container") || document.body).appendChild(box);
+  window.__qaZoomFrom = button;
+  close.focus();
+  const current = body.querySelector(".qa-box-current");
+  const img = body.querySelector("img");
+  const centre = () => {
+    if (!current) return;
+    const offset = current.getBoundingClientRect().top - body.getBoundingClientRect().top + body.scrollTop;
+    body.scrollTop = Math.max(0, offset - body.clientHeight / 3);
+  };
+  if (img && !img.complete) img.addEventListener("load", centre, { once: true });
+  centre();
+}
+
+if (!window.__qaZoomListeners) {
+  window.__qaZoomListeners = true;
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const zoom = target.closest("#qa-viewer .qa-zoom");
+    if (zoom) {
+      event.preventDefault();
+      openZoom(zoom);
+    } else if (target.closest(".qa-lightbox-close") || target.matches(".qa-lightbox, .qa-lightbox-body")) {
+      closeZoom();
+    }
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeZoom();
+  });
+}
