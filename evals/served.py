@@ -54,11 +54,13 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def qa_serve(data_dir: Path, env: dict[str, str] | None = None):
-    """Run ``python -m qa serve`` on a free loopback port; yields a Served.
-    ``env`` adds variables (limits, say) to the server's environment."""
+def qa_serve(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None):
+    """Run ``python -m qa serve`` on a loopback port (a free one unless
+    ``port`` is given: a restart on the same page's address); yields a
+    Served.  ``env`` adds variables (limits, say) to the server's
+    environment."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log = data_dir / "serve.log"
     inherited = {k: v for k, v in os.environ.items() if k not in ("QA_CHROMA_URL", "QA_NO_SEED")}
     env = dict(inherited, QA_DATA_DIR=str(data_dir), GRADIO_TEMP_DIR=str(data_dir / "gradio-tmp"), **(env or {}))

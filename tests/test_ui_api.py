@@ -430,3 +430,14 @@ def test_the_kept_conversation_and_its_exports():
     assert "Could not answer: question is too long" in markdown and "pending" not in markdown
     exported = json.loads(conversation.as_json(turns, when))
     assert exported["exported"] == "2026-01-02T03:04:00+00:00" and exported["turns"] == kept
+
+
+def test_the_browser_key_is_made_once_per_data_directory(tmp_path):
+    """What lets a kept conversation be read after a restart: Gradio would
+    make a new key at every start."""
+    from ui.app import browser_secret
+
+    first = browser_secret(tmp_path)
+    assert len(first) >= 32 and browser_secret(tmp_path) == first
+    assert (tmp_path / "browser-secret").stat().st_mode & 0o777 == 0o600
+    assert browser_secret(tmp_path / "other") != first

@@ -259,6 +259,29 @@ def test_a_pdf_citation_shows_its_page_with_the_sentence_boxed(session, server):
     assert dialogs == []
 
 
+def test_a_conversation_survives_a_server_restart(tmp_path):
+    """The browser keeps the conversation, encrypted with a key the data
+    directory keeps: a restarted server on the same address shows it again
+    and goes on from it."""
+    from urllib.parse import urlsplit
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        with qa_serve(tmp_path / "data") as first:
+            page.goto(first.url)
+            answer = ask(page, "Who is Ruan Zongze?")
+            said = squash(answer.inner_text())
+        with qa_serve(tmp_path / "data", port=urlsplit(first.url).port) as second:
+            page.goto(second.url)
+            restored = page.locator("#qa-chat .qa-answer")
+            expect(restored).to_have_count(1, timeout=30_000)
+            assert squash(restored.inner_text()) == said
+            follow = ask(page, "What did he say about drug dealers?")
+            expect(follow.locator(".qa-sources li").first).to_contain_text("drug dealers")
+        browser.close()
+
+
 UNLABELLED = """() => [...document.querySelectorAll('input, textarea, select, button')]
   .filter(e => e.getClientRects().length)
   .filter(e => !((e.labels && [...e.labels].some(l => l.textContent.trim())) || e.getAttribute('aria-label')

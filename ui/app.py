@@ -182,6 +182,7 @@ def build(engine) -> gr.Blocks:
                 raise ValueError(f"reader {reader!r} is not available on this server")
             result = engine.answer(question, history=history, top_k=int(top_k or default_k),
                                    reader=reader, documents=scope or None).to_dict()
+            del result["retrieved"]  # the chunk texts: not shown, and each session keeps its turns
         except (ValueError, RuntimeError) as err:  # bad input; the store went away (StoreUnavailable)
             turns[-1] = {"question": question, "error": str(err)}
             yield render.messages(turns, meta), gr.skip(), turns, gr.skip(), conversation.saved(turns), gr.skip()
@@ -244,6 +245,8 @@ def build(engine) -> gr.Blocks:
 
     def scope_label(chosen: int, total: int) -> str:
         """The filter's label says what the next question searches."""
+        if not total:
+            return "Search in: no documents yet (add some under Documents)"
         if not chosen or chosen == total:
             everything = "the one document" if total == 1 else f"all {total} documents"
             return f"Search in: {everything} (choose some to narrow the question)"
