@@ -259,15 +259,15 @@ def test_a_pdf_citation_shows_its_page_with_the_sentence_boxed(session, server):
     assert dialogs == []
 
 
-def test_a_conversation_survives_a_server_restart(tmp_path):
+def test_a_conversation_survives_a_server_restart(session, tmp_path):
     """The browser keeps the conversation, encrypted with a key the data
     directory keeps: a restarted server on the same address shows it again
     and goes on from it."""
     from urllib.parse import urlsplit
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    context = session[0].context.browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
         with qa_serve(tmp_path / "data") as first:
             page.goto(first.url)
             answer = ask(page, "Who is Ruan Zongze?")
@@ -279,7 +279,8 @@ def test_a_conversation_survives_a_server_restart(tmp_path):
             assert squash(restored.inner_text()) == said
             follow = ask(page, "What did he say about drug dealers?")
             expect(follow.locator(".qa-sources li").first).to_contain_text("drug dealers")
-        browser.close()
+    finally:
+        context.close()
 
 
 UNLABELLED = """() => [...document.querySelectorAll('input, textarea, select, button')]
