@@ -3,11 +3,9 @@ Chromium from a real ``qa serve`` app on a fresh data directory:
 
     .venv/bin/python scripts/screenshots.py
 
-The three kinds of answer, an upload of a 143-page PDF about half way, and a
-cited PDF page enlarged.  The reading model's ``confident`` bar is set to
-``CONFIDENT`` here so that a near miss shows as tentative (the bar the
-shipped reader uses comes from its calibration).  PNGs are reduced to 256
-colours to stay small.
+The three kinds of answer (with the shipped reader's bars), an upload of a
+143-page PDF about half way, a cited PDF page enlarged and the chat around
+it.  PNGs are reduced to 256 colours to stay small.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ offline.enforce()
 
 DOCS = ROOT / "docs"
 PDF = ROOT / "tests" / "data" / "debmake-doc.en.pdf"
-CONFIDENT = 0.3
 #: Gradio's progress text when the upload is about half way.
 HALF = re.compile(r"Embedding .* - (4[5-9]|5[0-5])\.\d%")
 QUESTIONS = {
@@ -52,7 +49,6 @@ def main() -> None:
     from ui.app import build, launch_options
 
     engine = Engine(Settings.from_env(data_dir=Path(tempfile.mkdtemp(prefix="groundqa-shots-")) / "data"))
-    engine.reader.confident = CONFIDENT
     demo = build(engine)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())

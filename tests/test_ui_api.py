@@ -389,7 +389,8 @@ def _answer(kind: str, short: bool = True) -> dict:
     return {"question": "q", "answer": text + " [1]", "abstained": False, "judgement": kind,
             "sentences": [{"text": text, "citations": [1]}], "citations": [cite], "retrieved": [],
             "confidence": cite["score"], "timings_ms": {},
-            "short_answer": {"text": "80 to 100", "doc_id": "d", "start": 10 + a, "end": 19 + a, "citation": 1}
+            "short_answer": {"text": "80 to 100", "doc_id": "d", "start": 10 + a, "end": 19 + a, "citation": 1,
+                             "sure": True}
             if short else None}
 
 
@@ -398,6 +399,9 @@ def test_a_tentative_answer_is_drawn_apart_and_never_bold():
     unsure = render.answer_html(0, _answer("tentative"), {})
     assert '<strong class="qa-short">80 to 100</strong>' in sure and "Confident answer (p = 0.85)" in sure
     assert "qa-tentative" not in sure
+    not_sure = _answer("confident")
+    not_sure["short_answer"]["sure"] = False
+    assert "<strong" not in render.answer_html(0, not_sure, {})
     assert "qa-tentative" in unsure and "The documents may not answer this. The closest sentence:" in unsure
     assert "<strong" not in unsure and "Tentative answer (p = 0.12)" in unsure
     assert 'class="qa-copy"' in sure and 'class="qa-copy-text"' in unsure

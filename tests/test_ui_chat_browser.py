@@ -5,9 +5,8 @@ and an export, a document filter, a library people recognise, removal that
 asks first, upload progress that moves, and a cited PDF page that can be
 enlarged.
 
-The app runs in this process on its own data directory, so the test can
-set the reading model's ``confident`` bar (``CONFIDENT``): the shipped
-reader takes it from its calibration."""
+The app runs in this process on its own data directory, with the shipped
+reader and its bars (abstain below 0.3, confident from 0.82)."""
 
 from __future__ import annotations
 
@@ -29,9 +28,8 @@ if not CHROMIUM.exists() and os.geteuid() != 0:
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
-CONFIDENT = 0.3
-SURE = "How many times stronger than morphine is fentanyl?"  # p = 0.85
-NEAR_MISS = "What is the street price of fentanyl?"  # p = 0.12: tentative under CONFIDENT
+SURE = "How many times stronger than morphine is fentanyl?"  # p = 0.87
+NEAR_MISS = "What is the street price of fentanyl?"  # p = 0.73: not said, tentative
 OFF_TOPIC = "What is the capital of Peru?"
 OTTERS = "# Sea otters\n\nSea otters hold hands while they sleep so that they do not drift apart.\n"
 
@@ -46,7 +44,6 @@ def app(tmp_path_factory):
     from ui.app import build, launch_options
 
     engine = Engine(Settings.from_env(data_dir=tmp_path_factory.mktemp("ui-chat") / "data"))
-    engine.reader.confident = CONFIDENT
     demo = build(engine)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
@@ -138,9 +135,9 @@ def test_copy_and_export_carry_the_citations(page, app, seed_text):
     answer.get_by_role("button", name="Copy").click()
     expect(answer.get_by_role("button", name="Copied")).to_be_visible()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith(f"**Q:** {SURE}\n") and "Confident answer (p = 0.85)" in copied
-    assert re.search(r"\[1\] “Fentanyl is a powerful .*” — .* \(000-e110c866457404a4, characters 1333–1533; p = 0\.85\)",
-                     copied)
+    assert copied.startswith(f"**Q:** {SURE}\n") and re.search(r"\*Confident answer \(p = 0\.\d\d\)\*", copied)
+    assert re.search(r"\[1\] “Fentanyl is a powerful .*” — .* \(000-e110c866457404a4, characters 1333–1533; "
+                     r"p = 0\.\d\d\)", copied)
 
     page.get_by_role("button", name="Export conversation").click()
     links = page.locator("#qa-export a.qa-download")
