@@ -14,7 +14,7 @@ from functools import lru_cache
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from index import offline
-from index.load import Document
+from index.document import Document
 from index.segment import Span
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from index import offline
-from index.load import HEADER_RE
+from index.document import HEADER_RE
 
 MAX_SENTENCE_CHARS = 600
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")

@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from index import offline
-from index.load import Document
+from index.document import Document
 from index.segment import Span
 
 
