@@ -21,7 +21,7 @@ def _fail(message: str, code: int = 2):
 
 
 @click.command()
-@click.option("-d", "--dataset", "datasets", multiple=True, metavar="seed|squad-dev|squad-test|DIR",
+@click.option("-d", "--dataset", "datasets", multiple=True, metavar="seed|squad-dev|squad-test|docs-dev|docs-test|DIR",
               help="Data set to run (repeatable). DIR holds questions.jsonl and docs.jsonl or corpus/. "
                    "Default: seed and squad-test.")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Your corpus: a folder of .txt/.md/.html or a docs JSONL.")
