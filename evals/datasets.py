@@ -151,9 +151,9 @@ class _Sentences:
     """Sentence spans per document, computed once (the indexer's segmenter)."""
 
     def __init__(self, docs: dict[str, Document]):
-        from index.segment import sentence_spans
+        from index.segment import document_spans
 
-        self._spans = {doc_id: sentence_spans(d.text) for doc_id, d in docs.items()}
+        self._spans = {doc_id: document_spans(d) for doc_id, d in docs.items()}
 
     def within(self, r: Range) -> tuple[Range, ...]:
         return tuple(Range(r.doc_id, s.start, s.end) for s in self._spans[r.doc_id]

@@ -2,9 +2,12 @@
 
 This module picks a file's reader by its type and builds the Document; the
 readers live in modules of their own and share only ``index.document``.
-For ``.txt`` and ``.md`` that text is the file's UTF-8 content
-exactly as stored (no newline translation, no stripping), so a citation's
-offsets can be checked against the file itself.  HTML is reduced to its visible text, and that
+For ``.txt``, ``.md`` and ``.rst`` that text is the file's UTF-8
+content exactly as stored (no newline translation, no stripping), so a
+citation's offsets can be checked against the file itself; Markdown and
+reStructuredText also come with their structure (``index.outline.Outline``:
+headings, prose, list items, fields, table rows, code), which the segmenter
+and the viewer read.  HTML is reduced to its visible text, and that
 reduced text is what gets stored and cited.  PDF and DOCX text is built by
 ``index.pdf`` and ``index.word``, which also return where each character sits
 in the file (``Document.layout``).
@@ -22,26 +25,34 @@ from typing import Iterable, Iterator
 from index.document import HEADER_RE, MAX_FILE_BYTES, Document, LoadError, decode
 
 __all__ = ["HEADER_RE", "MAX_FILE_BYTES", "SUFFIXES", "Document", "LoadError", "discover", "doc_id_for",
-           "file_format", "load_bytes", "load_file", "read_file", "slug"]
+           "file_format", "load_bytes", "load_file", "outline", "read_file", "slug"]
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".pdf", ".docx")
 
 #: Each format's reader, ``(module, function)``, imported when a file of that
 #: format is first read, so plain text never pays for docutils, pdfium or lxml.
 #: A reader takes ``(data, path)`` and returns ``(text, title or "", layout)``.
 _READERS = {
     "html": ("index.htmltext", "read_html"),
+    "markdown": ("index.markdown", "read_markdown"),
+    "rst": ("index.rst", "read_rst"),
     "pdf": ("index.pdf", "read_pdf"),
     "docx": ("index.word", "read_docx"),
 }
+#: The Markdown and reStructuredText readers also rebuild a stored text's
+#: structure (for the viewer): ``(module, function)`` taking the text.
+_OUTLINERS = {"markdown": ("index.markdown", "outline"), "rst": ("index.rst", "outline")}
 
 
 def file_format(name: str) -> str | None:
-    """``text``, ``html``, ``pdf`` or ``docx`` from a file name, or None for
-    an unsupported type."""
-    suffix = Path(name.lower()).suffix
-    return {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html", ".htm": "html",
-            ".pdf": "pdf", ".docx": "docx"}.get(suffix)
+    """``text``, ``markdown``, ``rst``, ``html``, ``pdf`` or ``docx`` from a
+    file name (Sphinx's ``NAME.rst.txt`` sources are reStructuredText), or
+    None for an unsupported type."""
+    lower = name.lower()
+    if lower.endswith((".rst", ".rst.txt")):
+        return "rst"
+    return {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+            ".pdf": "pdf", ".docx": "docx"}.get(Path(lower).suffix)
 
 
 def slug(name: str) -> str:
@@ -91,6 +102,17 @@ def load_bytes(data: bytes, path: Path, doc_id: str, source: str | None = None) 
             when = None
     return Document(doc_id=doc_id, title=title or _title_from_text(text, path.stem), source=source or str(path),
                     text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), date=when, layout=layout)
+
+
+def outline(text: str, source: str):
+    """The structure of a stored Markdown or reStructuredText document
+    (``index.outline.Outline``), read again from its text; None for other
+    formats.  ``source`` names the file it came from."""
+    kind = file_format(source)
+    if kind not in _OUTLINERS:
+        return None
+    module, function = _OUTLINERS[kind]
+    return getattr(importlib.import_module(module), function)(text)
 
 
 def read_file(path: Path) -> bytes:

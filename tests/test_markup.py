@@ -1,0 +1,165 @@
+"""Markdown and reStructuredText read by their structure: real files (a
+README from PyPI, a page of the Python library reference), with every
+offset checked against the file as stored."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from index.load import LoadError, load_bytes, load_file
+from index.outline import PROSE
+from index.segment import document_spans
+from index.store import Place
+
+DATA = Path(__file__).resolve().parent / "data"
+PYDOCS = Path(__file__).resolve().parent.parent / "evals" / "data" / "python-docs" / "corpus"
+README = DATA / "charset-normalizer-README.md"
+LOGGING = PYDOCS / "logging.rst.txt"
+SUBPROCESS = PYDOCS / "subprocess.rst.txt"
+DIRECTIVE_LINE = re.compile(r"^\s*\.\.\s+[\w:-]+::")
+OPTION_LINE = re.compile(r"^\s*:[\w -]+:(\s|$)")
+
+
+def file_checks(path: Path):
+    """Load ``path`` and check what every Markdown or reStructuredText
+    document must give: its text is the file byte for byte; each readable
+    character of each block points at the same character of the file; the
+    sentences are in order, stripped, and never inside code."""
+    doc = load_file(path)
+    assert doc.text == path.read_bytes().decode("utf-8")
+    outline = doc.layout
+    for block in outline.blocks:
+        for ch, at in zip(block.text, block.offsets):
+            assert at < 0 or doc.text[at] == ch or (ch.isspace() and doc.text[at].isspace()), (block.text, ch)
+    spans = document_spans(doc)
+    assert [(s.start, s.end) for s in spans] == [(s.start, s.end) for s in outline.sentences]
+    code = [(b.start, b.end) for b in outline.blocks if b.kind == "code" and b.start >= 0]
+    end = 0
+    for span in spans:
+        piece = doc.text[span.start : span.end]
+        assert end <= span.start < span.end and piece == piece.strip()
+        assert not any(a < span.end and span.start < b for a, b in code), piece
+        end = span.end
+    return doc, outline
+
+
+def sentence(outline, text: str, needle: str):
+    found = [s for s in outline.sentences if needle in s.plain]
+    assert found, needle
+    return found[0]
+
+
+def test_a_readme_is_read_by_its_structure():
+    doc, outline = file_checks(README)
+    assert doc.title == "Charset Detection, for Everyone 👋"  # from the <h1> the README opens with
+    kinds = {b.kind for b in outline.blocks}
+    assert {"heading", "text", "item", "row", "head", "code"} <= kinds
+    # A table row is one unit, its cells read without their markup (a <br> reads as a space).
+    row = sentence(outline, doc.text, "Full-payload")
+    assert row.plain == "Full-payload candidate validation UnicodeDecodeError Safety | ❌ | ✅"
+    assert doc.text[row.start : row.end].startswith("`Full-payload candidate validation`<br>")
+    # Inline code, emphasis and links read as their text; the citation keeps the markup.
+    cli = sentence(outline, doc.text, "This package comes with a CLI.")
+    assert cli.section == ("🚀 Basic Usage", "CLI")
+    bold = sentence(outline, doc.text, "alternative to Universal Charset Encoding Detector")
+    assert "**" in doc.text[bold.start : bold.end] and "**" not in bold.plain
+    # Fenced code is never a sentence, and the prose introducing it still is.
+    assert not any("from charset_normalizer import" in doc.text[s.start : s.end] for s in outline.sentences)
+    assert sentence(outline, doc.text, "Just print out normalized text").plain == "Just print out normalized text"
+
+
+def test_a_sphinx_page_is_read_by_its_structure():
+    doc, outline = file_checks(LOGGING)
+    assert doc.title == "logging — Logging facility for Python"
+    for s in outline.sentences:
+        raw = doc.text[s.start : s.end]
+        assert not DIRECTIVE_LINE.match(raw) and not OPTION_LINE.match(raw), raw  # no directive, option or field marker
+        assert ">>>" not in raw
+        assert not re.search(r":\w+:`|``", s.plain), s.plain  # roles and literals read as their text
+        assert s.section and s.section[0] == doc.title
+    # A field-list item is a unit under its field's name, in the object's section.
+    field = sentence(outline, doc.text, "The name of the logger used to log the event")
+    assert field.section[-2:] == ("logging.LogRecord", "name")
+    assert doc.text[field.start : field.end].startswith("The name of the logger")
+    # An attribute's prose names the attribute in its section, not in its words.
+    propagate = sentence(outline, doc.text, "If this evaluates to false, logging messages are not passed")
+    assert propagate.section[-1] == "logging.Logger.propagate"
+    # A table row is a unit; the directives around the page cite nothing.
+    assert sentence(outline, doc.text, "CRITICAL | 50").plain == "CRITICAL | 50"
+    assert not any("module:: logging" in doc.text[s.start : s.end] or "audit-event" in doc.text[s.start : s.end]
+                   for s in outline.sentences)
+
+
+def test_versions_read_as_sphinx_prints_them_and_cite_the_version():
+    doc, outline = file_checks(SUBPROCESS)
+    added = [s for s in outline.sentences if s.section[-1] == "subprocess.run" and s.plain.startswith("New in version")]
+    assert [s.plain for s in added] == ["New in version 3.5."]
+    assert doc.text[added[0].start : added[0].end] == "3.5"
+    changed = sentence(outline, doc.text, "Changed in version 3.7: Added the text parameter")
+    assert doc.text[changed.start : changed.end].startswith("3.7")
+    capture = sentence(outline, doc.text, "If capture_output is true, stdout and stderr will be captured.")
+    assert capture.section[-1] == "subprocess.run"
+    assert doc.text[capture.start : capture.end] == "If *capture_output* is true, stdout and stderr will be captured."
+
+
+@pytest.mark.parametrize("name", ["notes.rst", "notes.rst.txt", "notes.md", "notes.markdown"])
+def test_markup_formats_by_name(name):
+    data = (b"Title\n=====\n\nA sentence. Another one.\n" if ".rst" in name
+            else b"# Title\n\nA sentence. Another one.\n")
+    doc = load_bytes(data, Path(name), "notes")
+    assert doc.title == "Title"
+    assert [doc.text[s.start : s.end] for s in document_spans(doc)] == ["A sentence.", "Another one."]
+    assert {s.section for s in doc.layout.sentences} == {("Title",)}
+
+
+def test_list_items_and_fields_are_units_without_a_full_stop():
+    rst = (b"Options\n-------\n\n* first item\n* second item\n\n:param int width: The width of a line.\n"
+           b"   By default, ``80``.\n:returns: the lines\n\n.. code-block:: python\n\n   print('never a sentence')\n")
+    doc = load_bytes(rst, Path("o.rst"), "o")
+    units = [(doc.text[s.start : s.end], s.section) for s in doc.layout.sentences]
+    assert units == [("first item", ("Options",)), ("second item", ("Options",)),
+                     ("The width of a line.", ("Options", "width")), ("By default, ``80``.", ("Options", "width")),
+                     ("the lines", ("Options", "returns"))]
+    assert doc.layout.sentences[3].plain == "By default, 80."
+
+
+def test_files_with_nothing_to_cite_are_refused_by_name():
+    for name, data in (("only-code.md", b"# Title\n\n```\ncode\n```\n"), ("only-title.rst", b"Title\n=====\n")):
+        with pytest.raises(LoadError, match=f"^{re.escape(name)}: no prose"):
+            load_bytes(data, Path(name), "x")
+
+
+def test_rst_reads_no_other_file(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The secret sentence.")
+    rst = (f"Page\n====\n\nVisible text.\n\n.. include:: {secret}\n\n.. literalinclude:: {secret}\n\n"
+           f".. raw:: html\n   :file: {secret}\n\n.. csv-table::\n   :file: {secret}\n").encode()
+    doc = load_bytes(rst, Path("page.rst"), "page")
+    assert [s.plain for s in doc.layout.sentences] == ["Visible text."]
+
+
+def test_places_from_before_sections_load():
+    assert Place.from_metadata({"doc_id": "d", "index": 0, "start": 0, "end": 3}) == Place()
+    place = Place(section=("json", "Basic Usage", "json.dump", "indent"), plain="By default, N.")
+    assert Place.from_metadata(place.metadata()) == place
+
+
+def test_a_citation_carries_its_section(empty_engine):
+    empty_engine.add([LOGGING, README])
+    answer = empty_engine.answer("Which logger attribute decides whether events are passed to ancestor loggers?")
+    texts = {d.doc_id: empty_engine.document(d.doc_id)[0].text for d in empty_engine.documents()}
+    from qa.cite import Answer, contract_violations
+
+    assert contract_violations(answer, texts) == []
+    assert answer.citations and all(c.section and c.section[0] == "logging — Logging facility for Python"
+                                    for c in answer.citations if c.doc_id == "logging")
+    as_json = answer.to_dict()
+    assert Answer.from_dict(as_json) == answer
+    for c in as_json["citations"]:
+        del c["section"]
+    assert Answer.from_dict(as_json).citations[0].section is None
+    assert "``" not in answer.answer and ":class:`" not in answer.answer
+
