@@ -163,3 +163,45 @@ def test_a_citation_carries_its_section(empty_engine):
     assert Answer.from_dict(as_json).citations[0].section is None
     assert "``" not in answer.answer and ":class:`" not in answer.answer
 
+
+def _viewer(path: Path, *needles: str) -> tuple[str, list[dict]]:
+    from index.document import Document
+    from ui import render
+
+    doc = load_file(path)
+    cites = []
+    for n, needle in enumerate(needles, start=1):
+        s = sentence(doc.layout, doc.text, needle)
+        cites.append({"id": n, "doc_id": doc.doc_id, "title": doc.title, "start": s.start, "end": s.end,
+                      "text": doc.text[s.start : s.end], "score": 0.9, "section": list(s.section)})
+    stored = Document(doc.doc_id, doc.title, doc.source, doc.text, doc.sha256)  # as the store gives it back
+    return render.viewer_html(0, {"abstained": False, "citations": cites, "sentences": []}, 1, (stored, [])), cites
+
+
+def _marked(html: str, cite: int) -> str:
+    runs = re.findall(rf'<mark class="qa-hl qa-ref-0-{cite}[^"]*"[^>]*>(.*?)</mark>', html, re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", run) for run in runs).replace("&#x27;", "'")
+
+
+def test_the_viewer_shows_a_sphinx_page_formatted_with_the_cited_units_marked():
+    html, cites = _viewer(LOGGING, "The name of the logger used to log the event", "ERROR | 40")
+    assert 'class="qa-doc-text qa-formatted"' in html and "<table" in html and "<pre" in html
+    assert html.count('id="qa-current"') == 1
+    current = re.search(r'<mark class="[^"]*qa-hl-current"[^>]*id="qa-current">', html)
+    assert current and 'data-qa-n="1"' in current.group(0)
+    assert _marked(html, 1) == "The name of the logger used to log the event represented by this LogRecord."
+    assert re.sub(r"\s+", " ", _marked(html, 2)) == "ERROR 40"  # both cells of the row, in their cells
+    assert ":class:`" not in html and "``" not in html
+    assert "LogRecord Objects › logging.LogRecord › name" in html  # the section in the viewer's head
+
+
+def test_the_viewer_shows_a_readme_formatted_and_escapes_it(tmp_path):
+    html, _ = _viewer(README, "This package comes with a CLI.")
+    assert _marked(html, 1) == "This package comes with a CLI."
+    assert "<code>pip install charset-normalizer -U</code>" in html
+    hostile = tmp_path / "hostile.md"
+    hostile.write_text("# <img src=x onerror=alert(1)>\n\nText with <script>alert(2)</script> in it.\n\n"
+                       "| a | <b onclick=x>b</b> |\n|---|---|\n| `<i>` | c |\n")
+    html, _ = _viewer(hostile, "Text with")
+    assert not re.search(r"<(script|img|b)\b", html)  # markup from the file is never markup here
+    assert "<code>&lt;i&gt;</code>" in html  # code shows markup as text
