@@ -7,8 +7,8 @@ not know, are read the way Sphinx renders them, without Sphinx:
   ``.. class::`` ...) put the object's qualified name (``subprocess.run``)
   into the section of the prose they hold;
 * ``versionadded``, ``versionchanged``, ``deprecated`` and ``availability``
-  read as Sphinx prints them ("Changed in version 3.7: ..."), the version
-  cited where the file has it;
+  end the section with Sphinx's words for them ("Changed in version") and
+  read "3.7: <what changed>", the version cited where the file has it;
 * ``seealso``, ``impl-detail`` and the admonitions are prose under a label;
 * code (``code-block``, ``doctest``, ``testcode``, ``productionlist``,
   literal blocks) is code, never prose;
@@ -401,33 +401,33 @@ class _Walker:
             self.classes.pop()
 
     def _version(self, node, headings, tail, kind, depth, group):
-        """"Changed in version 3.7: <its first paragraph>", the version
-        mapped to where the directive names it; a directive without text
-        reads "New in version 3.5." on its own."""
+        """Sphinx prints "Changed in version 3.7: <its first paragraph>".
+        Those first words are not in the file, and an answer may only say
+        what its citation holds, so they end the section instead, and the
+        unit reads "3.7: <its first paragraph>", the version cited where the
+        directive names it; a directive without text is the unit "3.5"."""
         from docutils import nodes
 
-        directive = node["directive"]
-        where = self.locator.locate(directive, node["line"] - 1)
-        version = node["version"]
-        at = directive.rfind(version)
+        directive, version = node["directive"], node["version"]
+        at = directive.find(version, directive.find("::") + 2)
+        # Only as far as the version: text after it on the line is the unit's own.
+        where = self.locator.locate(directive[: at + len(version)] if at >= 0 else directive, node["line"] - 1)
         version_offsets = tuple(where[at + i] if at >= 0 else -1 for i in range(len(version)))
-        lead = f"{node['title']}{':' if node['title'] == 'Availability' else ''} "
         kind = "text" if kind == "row" else kind
+        tail = tail + (node["title"],)
         section = headings + tail
+        self.blocks.append(Block("label", section, node["title"], (-1,) * len(node["title"]), depth))
         first = next((c for c in node.children if isinstance(c, nodes.paragraph)), None)
         if first is None:
-            stop = "" if version.endswith(".") else "."
-            self.blocks.append(Block(kind, section, f"{lead}{version}{stop}",
-                                     (-1,) * len(lead) + version_offsets + (-1,) * len(stop), depth, (), group))
+            self.blocks.append(Block(kind, section, version, version_offsets, depth, (), group))
         for child in node.children:
             if child is not first:
                 self._node(child, headings, tail, kind, depth, group)
                 continue
             block = self._inline(child, kind, section, depth, group, emit=False)
-            head = f"{lead}{version}: "
+            head = f"{version}: "
             styles = tuple((a + len(head), b + len(head), style) for a, b, style in block.styles)
-            self.blocks.append(Block(kind, section, head + block.text,
-                                     (-1,) * len(lead) + version_offsets + (-1, -1) + block.offsets,
+            self.blocks.append(Block(kind, section, head + block.text, version_offsets + (-1, -1) + block.offsets,
                                      depth, styles, group))
 
     def _code(self, node, section, depth):
@@ -451,9 +451,12 @@ class _Walker:
                 if not isinstance(row, nodes.row):
                     continue
                 text, offsets, styles = "", [], []
+                # A cell's lines may end below the next cell's first line:
+                # each cell is looked for from where the row begins.
+                row_start = self.locator.line
                 for entry in row.children:
-                    cell = [self._inline(p, kind, section, depth, emit=False)
-                            for p in entry.findall(nodes.paragraph)]
+                    self.locator.line = row_start
+                    cell = [self._inline(p, kind, section, depth, emit=False) for p in _cell_texts(entry)]
                     cell_text = " ".join(b.text for b in cell)
                     if text:
                         text += " | "
@@ -465,6 +468,8 @@ class _Walker:
                                     e + len(text) + sum(len(c.text) + 1 for c in cell[:n]), s) for a, e, s in b.styles]
                         offsets += b.offsets
                     text += cell_text
+                located = [o for o in offsets if o >= 0]
+                self.locator.line = max(row_start, self.locator.line_of(min(located))) if located else row_start
                 if text.strip():
                     self.blocks.append(Block(kind, section, text, tuple(offsets), depth, tuple(styles), mine))
 
@@ -508,6 +513,20 @@ class _Walker:
         if emit:
             self.blocks.append(block)
         return block
+
+
+def _cell_texts(node) -> list:
+    """The paragraphs and lines of a table cell, in order, leaving out
+    docutils' own messages."""
+    from docutils import nodes
+
+    out = []
+    for child in node.children:
+        if isinstance(child, (nodes.paragraph, nodes.line)):
+            out.append(child)
+        elif isinstance(child, nodes.Element) and not isinstance(child, nodes.system_message):
+            out += _cell_texts(child)
+    return out
 
 
 def _hint(node) -> int | None:

@@ -127,7 +127,7 @@ def outline_sentences(text: str, blocks) -> tuple:
             mapped = [block.offsets[i] for i in range(a, b) if block.offsets[i] >= 0 and not block.text[i].isspace()]
             if not mapped:
                 continue
-            start, end = mapped[0], mapped[-1] + 1
+            start, end = min(mapped), max(mapped) + 1  # a grid table's cells run over several lines each
             while start > last_end and not text[start - 1].isspace() and start - 1 not in used:
                 start -= 1
             while end < len(text) and not text[end].isspace() and end not in used:

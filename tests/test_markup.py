@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from index.load import LoadError, load_bytes, load_file
-from index.outline import PROSE
 from index.segment import document_spans
 from index.store import Place
 
@@ -93,16 +92,30 @@ def test_a_sphinx_page_is_read_by_its_structure():
                    for s in outline.sentences)
 
 
-def test_versions_read_as_sphinx_prints_them_and_cite_the_version():
+def test_versions_cite_the_version_under_sphinx_words_for_it():
     doc, outline = file_checks(SUBPROCESS)
-    added = [s for s in outline.sentences if s.section[-1] == "subprocess.run" and s.plain.startswith("New in version")]
-    assert [s.plain for s in added] == ["New in version 3.5."]
-    assert doc.text[added[0].start : added[0].end] == "3.5"
-    changed = sentence(outline, doc.text, "Changed in version 3.7: Added the text parameter")
-    assert doc.text[changed.start : changed.end].startswith("3.7")
+    added = [s for s in outline.sentences if s.section[-2:] == ("subprocess.run", "New in version")]
+    assert [(s.plain, doc.text[s.start : s.end]) for s in added] == [("3.5", "3.5")]
+    changed = sentence(outline, doc.text, "3.7: Added the text parameter")
+    assert changed.section[-2:] == ("subprocess.run", "Changed in version")
+    assert doc.text[changed.start : changed.end].startswith("3.7\n\n      Added the *text* parameter")
     capture = sentence(outline, doc.text, "If capture_output is true, stdout and stderr will be captured.")
     assert capture.section[-1] == "subprocess.run"
     assert doc.text[capture.start : capture.end] == "If *capture_output* is true, stdout and stderr will be captured."
+    availability = sentence(outline, doc.text, "Unix, Windows.")
+    assert availability.section[-1] == "Availability" and availability.plain == "Unix, Windows."
+
+
+def test_a_rendered_sentence_says_nothing_its_citation_does_not():
+    """Markup is dropped, never words added: the strict judge of the evals
+    finds every word of each unit's plain text in its cited text."""
+    from evals.judges import LexicalJudge
+
+    judge = LexicalJudge()
+    for path in (LOGGING, SUBPROCESS, PYDOCS / "datetime.rst.txt", README):
+        doc = load_file(path)
+        for s in doc.layout.sentences:
+            assert judge.supports(s.plain, [doc.text[s.start : s.end]]), (s.plain, doc.text[s.start : s.end])
 
 
 @pytest.mark.parametrize("name", ["notes.rst", "notes.rst.txt", "notes.md", "notes.markdown"])
