@@ -19,6 +19,7 @@ from index.segment import outline_sentences
 
 _STYLES = {"em_open": "em", "strong_open": "strong", "s_open": "em", "link_open": "link"}
 _BREAK = re.compile(r"<br\s*/?>", re.I)
+_SUP = re.compile(r"<sup>", re.I)
 _HTML_TITLE = re.compile(r"\s*<h1[\s>]", re.I)
 
 
@@ -163,6 +164,8 @@ def _inline(token, locator: Locator, kind: str, section: tuple[str, ...], level:
                 found, pos = align(child.content, raw, pos)
             else:
                 found, pos = list(range(at, at + len(child.content))), at + len(child.content)
+            while pos < len(raw) and raw[pos] == "`":  # the closing backticks
+                pos += 1
             styles.append((len(ids), len(ids) + len(child.content), "code"))
             parts.append(child.content)
             ids += found
@@ -171,24 +174,26 @@ def _inline(token, locator: Locator, kind: str, section: tuple[str, ...], level:
             parts.append("\n")
             ids += found
         elif kind_ in _STYLES:
-            opened.append((len(ids), _STYLES[kind_]))
+            opened.append((len(ids), _STYLES[kind_], child.markup))
             if kind_ == "link_open" and child.markup != "autolink":
                 bracket = raw.find("[", pos)
                 pos = bracket + 1 if bracket >= 0 else pos
         elif kind_.endswith("_close") and opened:
-            start, style = opened.pop()
+            start, style, markup = opened.pop()
             if len(ids) > start:
                 styles.append((start, len(ids), style))
-            if kind_ == "link_close":
-                pos = _skip_destination(raw, pos)
+            if kind_ == "link_close" and markup == "autolink":
+                pos = pos + 1 if raw.startswith(">", pos) else pos
+            elif kind_ == "link_close" and raw.find("]", pos) >= 0:
+                pos = _skip_destination(raw, raw.find("]", pos))
         elif kind_ == "image":
             at = raw.find("![", pos)
             pos = _skip_destination(raw, raw.find("]", at) if at >= 0 else pos)
         elif kind_ == "html_inline":
             at = raw.find(child.content, pos)
             pos = at + len(child.content) if at >= 0 else pos
-            if _BREAK.fullmatch(child.content):
-                parts.append(" ")
+            if _BREAK.fullmatch(child.content) or _SUP.fullmatch(child.content):
+                parts.append(" " if _BREAK.fullmatch(child.content) else "^")  # 2<sup>30</sup> reads 2^30
                 ids.append(-1)
     hint = token.map[0] if token.map else None
     where = locator.locate(raw, hint)

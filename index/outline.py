@@ -194,16 +194,17 @@ class Locator:
 def align(readable: str, source: str, pos: int = 0, end: int | None = None, lookahead: int = 8) -> tuple[list[int], int]:
     """Match each character of ``readable`` to one of ``source[pos:end]``
     in order, allowing up to ``lookahead`` source characters to be skipped
-    before each (backslash escapes, an entity's letters); a character not
-    found is -1.  Returns the indices and the position after the last match."""
+    before each (backslash escapes, an entity's letters; a space matches any
+    whitespace); a character not found is -1.  Returns the indices and the position after the last match."""
     end = len(source) if end is None else end
     if source.startswith(readable, pos, end):
         return list(range(pos, pos + len(readable))), pos + len(readable)
     out = []
     for ch in readable:
-        k = source.find(ch, pos, min(end, pos + lookahead + 1))
-        if k < 0 and ch.isspace():
+        if ch.isspace():  # the nearest whitespace: parsers turn line breaks into spaces and back
             k = next((j for j in range(pos, min(end, pos + lookahead + 1)) if source[j].isspace()), -1)
+        else:
+            k = source.find(ch, pos, min(end, pos + lookahead + 1))
         if k < 0:
             out.append(-1)
         else:

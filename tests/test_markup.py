@@ -139,6 +139,23 @@ def test_list_items_and_fields_are_units_without_a_full_stop():
     assert doc.layout.sentences[3].plain == "By default, 80."
 
 
+def test_markdown_inline_markup_maps_every_character():
+    """Code spans, links (inline, reference, autolink, with code inside), a
+    code span over a line break, escapes, entities and HTML: each readable
+    character points at itself in the file."""
+    md = ("# Inline\n\n`napi_env` objects are destroyed when `napi_release()` is called. See [`LICENSE`](LICENSE)"
+          " for details, <https://example.org/a_b> and [the guide][guide] too.\n"
+          "Use `Xcode -> Open Developer Tool ->\nMore Developer Tools...` then run \\*make\\* &amp; wait.\n"
+          "The limit is 2<sup>30</sup> bytes, **bold _nested_ text** stays.\n\n[guide]: https://example.org/guide\n")
+    doc = load_bytes(md.encode(), Path("inline.md"), "inline")
+    (block,) = [b for b in doc.layout.blocks if b.kind == "text"]
+    missing = [ch for ch, at in zip(block.text, block.offsets) if at < 0 and not ch.isspace()]
+    assert missing == ["^"], (block.text, missing)  # 2<sup>30</sup> reads 2^30
+    assert "See LICENSE for details, https://example.org/a_b and the guide too." in " ".join(block.text.split())
+    for ch, at in zip(block.text, block.offsets):
+        assert at < 0 or doc.text[at] == ch or (ch.isspace() and doc.text[at].isspace())
+
+
 def test_files_with_nothing_to_cite_are_refused_by_name():
     for name, data in (("only-code.md", b"# Title\n\n```\ncode\n```\n"), ("only-title.rst", b"Title\n=====\n")):
         with pytest.raises(LoadError, match=f"^{re.escape(name)}: no prose"):
