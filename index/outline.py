@@ -27,9 +27,9 @@ from dataclasses import dataclass
 #: Block kinds.  Prose is cited: ``text`` (a paragraph), ``item`` (a list
 #: item's paragraph), ``field`` (a field-list item's or a definition's
 #: paragraph) and ``row`` (a table row, one unit).  ``heading``, ``head``
-#: (a table's header row), ``label`` (an API signature, a rubric) and
-#: ``code`` say what the prose is about or show examples; they are never
-#: cited.
+#: (a table's header row), ``label`` (an API signature, a field's name, an
+#: admonition's or a version note's title, a rubric) and ``code`` say what
+#: the prose is about or show examples; they are never cited.
 PROSE = ("text", "item", "field", "row")
 
 #: Line breaks as markdown-it-py splits lines (``\r\n``, ``\r``, ``\n``) and
@@ -52,9 +52,6 @@ class Block:
     #: Inline styles for the viewer: ``(start, end, style)`` in ``text``,
     #: style one of ``code``, ``em``, ``strong``, ``link``.
     styles: tuple[tuple[int, int, str], ...] = ()
-    #: A field's or definition's name, an admonition's title ("Note"), shown
-    #: before the block.
-    label: str = ""
     #: Blocks that belong together (the rows of one table, the items of one
     #: list) share a number; -1 for none.
     group: int = -1
