@@ -89,7 +89,7 @@ class Dataset:
 
 # corpus --------------------------------------------------------------------
 def load_corpus(path: Path) -> list[Document]:
-    """A folder or file of ``.txt/.md/.html`` documents (doc ids as ``qa index add``
+    """A folder or file of ``.txt/.md/.rst/.html`` documents (doc ids as ``qa index add``
     gives them), or a JSONL file of ``{"doc_id", "text", "title"?, "source"?, "date"?}``."""
     path = Path(path)
     if not path.exists():
@@ -112,7 +112,7 @@ def load_corpus(path: Path) -> list[Document]:
             except LoadError as err:
                 raise DatasetError(str(err)) from None
     if not docs:
-        raise DatasetError(f"{path}: no documents (.txt, .md, .html or a .jsonl of {{doc_id, text}})")
+        raise DatasetError(f"{path}: no documents (.txt, .md, .rst, .html or a .jsonl of {{doc_id, text}})")
     ids = [d.doc_id for d in docs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -131,7 +131,8 @@ class Answer:
         for c in self.citations:
             where = (f", page {c.page}" if c.page else "") + (
                 f", paragraph {c.paragraphs[0] + 1}" if c.paragraphs else "")  # counted from 1 for people
-            title = f"{c.title} › {' › '.join(c.section)}" if c.section else c.title
+            section = c.section[1:] if c.section and c.section[0] == c.title else c.section or []
+            title = " › ".join([c.title, *section])
             lines.append(f"[{c.id}] {title} ({c.doc_id}, chars {c.start}-{c.end}{where}, p={c.score:.2f}): "
                          f"{shown.get(c.id) or ' '.join(c.text.split())}")
         return "\n".join(lines)
