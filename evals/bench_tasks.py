@@ -31,12 +31,14 @@ def peak_rss_mb() -> float:
 
 
 def corpus_sentences(corpus: Path) -> tuple[int, list[str]]:
-    """(documents, sentences) of ``corpus`` exactly as groundqa segments them."""
+    """(documents, sentences) of ``corpus`` exactly as groundqa segments
+    them and its embedder reads them."""
     from index import offline
 
     offline.enforce()
+    from index.ingest import embedded_texts
     from index.load import LoadError, discover, load_file
-    from index.segment import sentence_spans
+    from index.segment import document_spans
 
     docs, sentences = 0, []
     for path, root in discover([corpus]):
@@ -45,7 +47,7 @@ def corpus_sentences(corpus: Path) -> tuple[int, list[str]]:
         except LoadError:
             continue
         docs += 1
-        sentences.extend(doc.text[s.start : s.end] for s in sentence_spans(doc.text))
+        sentences.extend(embedded_texts(doc, document_spans(doc)))
     return docs, sentences
 
 

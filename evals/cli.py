@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-DEFAULT_DATASETS = ("seed", "squad-test")
+DEFAULT_DATASETS = ("seed", "squad-test", "docs-test")
 
 
 def _fail(message: str, code: int = 2):
@@ -21,10 +21,10 @@ def _fail(message: str, code: int = 2):
 
 
 @click.command()
-@click.option("-d", "--dataset", "datasets", multiple=True, metavar="seed|squad-dev|squad-test|DIR",
+@click.option("-d", "--dataset", "datasets", multiple=True, metavar="seed|squad-dev|squad-test|docs-dev|docs-test|DIR",
               help="Data set to run (repeatable). DIR holds questions.jsonl and docs.jsonl or corpus/. "
-                   "Default: seed and squad-test.")
-@click.option("--corpus", type=click.Path(path_type=Path), help="Your corpus: a folder of .txt/.md/.html or a docs JSONL.")
+                   "Default: seed, squad-test and docs-test.")
+@click.option("--corpus", type=click.Path(path_type=Path), help="Your corpus: a folder of .txt/.md/.rst/.html or a docs JSONL.")
 @click.option("--questions", type=click.Path(path_type=Path), help="Your questions JSONL (format: evals/README.md).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("artifacts/eval"), show_default=True,
               help="Where results.json, report.md, failures.md, answers.jsonl and chart.png go.")

@@ -24,7 +24,10 @@ SEED_QUESTIONS = EVALS_DIR / "data" / "seed_dev.jsonl"
 SEED_CORPUS = PROJECT_ROOT / "seeds"
 SQUAD_DIR = EVALS_DIR / "data" / "squad2-normans"
 POOL_VAL = PROJECT_ROOT.parent / "shared" / "data" / "squad2-pool" / "val.json"
-NAMED = ("seed", "squad-dev", "squad-test", "pool-val")
+DOCS_DIR = EVALS_DIR / "data" / "python-docs"
+NAMED = ("seed", "squad-dev", "squad-test", "pool-val", "docs-dev", "docs-test")
+#: Report only: never tuned on (the sweep refuses them).
+TEST_SETS = ("squad-test", "docs-test")
 
 
 class DatasetError(ValueError):
@@ -86,7 +89,7 @@ class Dataset:
 
 # corpus --------------------------------------------------------------------
 def load_corpus(path: Path) -> list[Document]:
-    """A folder or file of ``.txt/.md/.html`` documents (doc ids as ``qa index add``
+    """A folder or file of ``.txt/.md/.rst/.html`` documents (doc ids as ``qa index add``
     gives them), or a JSONL file of ``{"doc_id", "text", "title"?, "source"?, "date"?}``."""
     path = Path(path)
     if not path.exists():
@@ -109,7 +112,7 @@ def load_corpus(path: Path) -> list[Document]:
             except LoadError as err:
                 raise DatasetError(str(err)) from None
     if not docs:
-        raise DatasetError(f"{path}: no documents (.txt, .md, .html or a .jsonl of {{doc_id, text}})")
+        raise DatasetError(f"{path}: no documents (.txt, .md, .rst, .html or a .jsonl of {{doc_id, text}})")
     ids = [d.doc_id for d in docs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -148,9 +151,9 @@ class _Sentences:
     """Sentence spans per document, computed once (the indexer's segmenter)."""
 
     def __init__(self, docs: dict[str, Document]):
-        from index.segment import sentence_spans
+        from index.segment import document_spans
 
-        self._spans = {doc_id: sentence_spans(d.text) for doc_id, d in docs.items()}
+        self._spans = {doc_id: document_spans(d) for doc_id, d in docs.items()}
 
     def within(self, r: Range) -> tuple[Range, ...]:
         return tuple(Range(r.doc_id, s.start, s.end) for s in self._spans[r.doc_id]
@@ -236,6 +239,14 @@ def squad(split: str) -> Dataset:
                    f"SQuAD 2.0 'Normans', {split} split, against all {len(docs)} paragraphs")
 
 
+def python_docs(split: str) -> Dataset:
+    """Five pages of the Python 3.11 library reference (Sphinx
+    reStructuredText) and questions about them (``evals/data/python-docs``)."""
+    docs = load_corpus(DOCS_DIR / "corpus")
+    return Dataset(f"docs-{split}", "python-docs", docs, load_questions(DOCS_DIR / "questions.jsonl", docs, split),
+                   f"Python 3.11 library reference, {split} split, against its {len(docs)} pages")
+
+
 def squad_json(path: Path, name: str) -> Dataset:
     """A file in the official SQuAD 2.0 JSON format, each paragraph a document
     (used for ``pool-val``, the reading model's validation articles)."""
@@ -265,12 +276,14 @@ def squad_json(path: Path, name: str) -> Dataset:
 
 
 def resolve(name: str) -> Dataset:
-    """``seed``, ``squad-dev``, ``squad-test``, or a folder holding
+    """``seed``, ``squad-dev``, ``squad-test``, ``pool-val``, ``docs-dev``, ``docs-test``, or a folder holding
     ``questions.jsonl`` and a corpus (``docs.jsonl`` or a ``corpus/`` folder)."""
     if name == "seed":
         return seed()
     if name in ("squad-dev", "squad-test"):
         return squad(name.split("-", 1)[1])
+    if name in ("docs-dev", "docs-test"):
+        return python_docs(name.split("-", 1)[1])
     if name == "pool-val":
         return squad_json(POOL_VAL, "pool-val")
     path = Path(name)

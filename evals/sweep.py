@@ -77,8 +77,10 @@ def collect(datasets: list[Dataset], reader: str | None = None, show_progress: b
     from evals.systems import Corpus
     from qa.reading.model import PassageReader
 
-    if any(d.name == "squad-test" for d in datasets):
-        raise ValueError("the sweep tunes; it must not see squad-test")
+    from evals.datasets import TEST_SETS
+
+    if any(d.name in TEST_SETS for d in datasets):
+        raise ValueError(f"the sweep tunes; it must not see {' or '.join(TEST_SETS)}")
     out, used = [], None
     for d in datasets:
         corpus = Corpus(d, reader=reader)

@@ -14,7 +14,8 @@ from functools import lru_cache
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from index import offline
-from index.load import Document
+from index.document import Document
+from index.outline import Outline
 from index.segment import Span
 
 
@@ -68,21 +69,32 @@ def to_node(doc: Document, chunk: Chunk, embedding: list[float] | None = None) -
     SOURCE relationship makes llama-index store ``doc_id`` = the document's id
     (it overwrites that key with ``ref_doc_id`` otherwise), which is what
     deleting a document's chunks filters on.
+
+    A Markdown or reStructuredText chunk also carries the sections of its
+    sentences (``section``), the one metadata key llama-index puts in front
+    of the text for BM25 (its "embed" view; the chunk's vector is the mean
+    of its sentences' and ignores it), so a question naming an API object
+    or a parameter finds the chunk of the prose under it.
     """
+    metadata = {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "source": doc.source,
+        "date": doc.date or "",
+        "chunk_index": chunk.index,
+        "start": chunk.start,
+        "spans": json.dumps([[s.index, s.start, s.end] for s in chunk.spans]),
+    }
+    if isinstance(doc.layout, Outline):
+        parts = dict.fromkeys(part for s in chunk.spans for part in doc.layout.sentences[s.index].section)
+        if parts:
+            metadata["section"] = " › ".join(parts)
     return TextNode(
         id_=chunk.chunk_id,
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)},
         text=doc.text[chunk.start : chunk.end],
         embedding=embedding,
-        metadata={
-            "doc_id": doc.doc_id,
-            "title": doc.title,
-            "source": doc.source,
-            "date": doc.date or "",
-            "chunk_index": chunk.index,
-            "start": chunk.start,
-            "spans": json.dumps([[s.index, s.start, s.end] for s in chunk.spans]),
-        },
+        metadata=metadata,
         excluded_embed_metadata_keys=["doc_id", "title", "source", "date", "chunk_index", "start", "spans"],
         excluded_llm_metadata_keys=["doc_id", "source", "chunk_index", "start", "spans"],
     )

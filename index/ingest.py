@@ -4,10 +4,16 @@ Sentences are embedded once; a chunk's vector is the normalised mean of its
 sentences' vectors and a document's vector the mean of all of them, so ingest
 costs one embedder pass over the text and nothing more.
 
-A PDF or DOCX document arrives with its layout; each sentence's
-:class:`~index.store.Place` (pages and line rectangles, or paragraphs) is
-worked out here, once, so answering never needs the layout again.  A PDF read
-from a path also hands its bytes on, for the store to keep.
+A PDF, DOCX, Markdown or reStructuredText document arrives with its layout;
+each sentence's :class:`~index.store.Place` (pages and line rectangles,
+paragraphs, or the section path and the text as rendered) is worked out
+here, once, so answering never needs the layout again.  A PDF read from a
+path also hands its bytes on, for the store to keep.
+
+A Markdown or reStructuredText sentence is embedded as it reads on the
+rendered page, after the last two parts of its section (``subprocess.run ›
+check: If check is true, ...``): a sentence that does not name its subject
+("By default, N.") is then found by a question that does.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import numpy as np
 from index.chunk import make_chunks, to_node
 from index.embed import MiniLMEmbedding
 from index.load import Document, LoadError, discover, doc_id_for, load_bytes, read_file
-from index.segment import Span, sentence_spans
+from index.outline import Outline
+from index.segment import Span, document_spans
 from index.store import Entries, Place, Store
 
 
@@ -257,17 +264,44 @@ class Loaded:
         return self.name or Path(self.doc.source).name
 
 
+#: How many parts of a sentence's section, from the end, go into its embedding.
+EMBED_SECTION_PARTS = 2
+
+
 def places(doc: Document, spans: list[Span]) -> list[Place]:
     """Where each sentence sits in its file (empty places for plain text)."""
     from index import pdf, word
 
     layout = doc.layout
+    if isinstance(layout, Outline):
+        units = {(u.start, u.end): u for u in layout.sentences}
+        out = []
+        for s in spans:
+            unit = units[(s.start, s.end)]
+            shown = unit.plain if unit.plain != " ".join(doc.text[s.start : s.end].split()) else ""
+            out.append(Place(section=unit.section, plain=shown))
+        return out
     if isinstance(layout, pdf.Layout):
         return [Place(tuple(pdf.pages(layout, s.start, s.end)), tuple(pdf.rects(layout, s.start, s.end)))
                 for s in spans]
     if isinstance(layout, word.Layout):
         return [Place(paragraphs=tuple(word.paragraphs(layout, s.start, s.end))) for s in spans]
     return [Place() for _ in spans]
+
+
+def embedded_texts(doc: Document, spans: list[Span]) -> list[str]:
+    """What the embedder reads for each sentence: the stored text, or for
+    Markdown and reStructuredText the rendered text after the end of its
+    section."""
+    if not isinstance(doc.layout, Outline):
+        return [doc.text[s.start : s.end] for s in spans]
+    units = {(u.start, u.end): u for u in doc.layout.sentences}
+    out = []
+    for s in spans:
+        unit = units[(s.start, s.end)]
+        context = " › ".join(unit.section[-EMBED_SECTION_PARTS:])
+        out.append(f"{context}: {unit.plain}" if context else unit.plain)
+    return out
 
 
 def page_count(doc: Document) -> int | None:
@@ -376,7 +410,7 @@ class Indexer:
                 if outcome is None:
                     tracker.read(0, 0)
                     continue
-                spans = sentence_spans(doc.text)
+                spans = document_spans(doc)
                 chunks = make_chunks(doc, spans, self.chunk_tokens, self.chunk_overlap)
                 pending.append((loaded, spans, chunks, outcome))
                 pending_sentences += len(spans)
@@ -414,7 +448,7 @@ class Indexer:
         """Each pending document's store entries, and whether it replaces an older version."""
         if not pending:
             return []
-        texts = [loaded.doc.text[s.start : s.end] for loaded, spans, _, _ in pending for s in spans]
+        texts = [text for loaded, spans, _, _ in pending for text in embedded_texts(loaded.doc, spans)]
         batch_done = tracker.embedding([loaded.shown for loaded, *_ in pending], len(texts), sum(map(len, texts)))
         vectors = self.embedder.embed(texts, progress=batch_done)
         batch, offset = [], 0

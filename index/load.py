@@ -1,8 +1,13 @@
 """Read files into :class:`Document` records whose text is what citations index into.
 
-For ``.txt`` and ``.md`` that text is the file's UTF-8 content exactly as
-stored (no newline translation, no stripping), so a citation's offsets can be
-checked against the file itself.  HTML is reduced to its visible text, and that
+This module picks a file's reader by its type and builds the Document; the
+readers live in modules of their own and share only ``index.document``.
+For ``.txt``, ``.md`` and ``.rst`` that text is the file's UTF-8
+content exactly as stored (no newline translation, no stripping), so a
+citation's offsets can be checked against the file itself; Markdown and
+reStructuredText also come with their structure (``index.outline.Outline``:
+headings, prose, list items, fields, table rows, code), which the segmenter
+and the viewer read.  HTML is reduced to its visible text, and that
 reduced text is what gets stored and cited.  PDF and DOCX text is built by
 ``index.pdf`` and ``index.word``, which also return where each character sits
 in the file (``Document.layout``).
@@ -11,35 +16,43 @@ in the file (``Document.layout``).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
-from dataclasses import dataclass, field
 from datetime import date
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
-MAX_FILE_BYTES = 10 * 1024 * 1024
+from index.document import HEADER_RE, MAX_FILE_BYTES, Document, LoadError, decode
 
-#: Corpus files may open with a ``date YYYY-MM-DD`` header (the seed does).
-HEADER_RE = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})(?=\s)")
+__all__ = ["HEADER_RE", "MAX_FILE_BYTES", "SUFFIXES", "Document", "LoadError", "discover", "doc_id_for",
+           "file_format", "load_bytes", "load_file", "outline", "read_file", "slug"]
+
+SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".pdf", ".docx")
+
+#: Each format's reader, ``(module, function)``, imported when a file of that
+#: format is first read, so plain text never pays for docutils, pdfium or lxml.
+#: A reader takes ``(data, path)`` and returns ``(text, title or "", layout)``.
+_READERS = {
+    "html": ("index.htmltext", "read_html"),
+    "markdown": ("index.markdown", "read_markdown"),
+    "rst": ("index.rst", "read_rst"),
+    "pdf": ("index.pdf", "read_pdf"),
+    "docx": ("index.word", "read_docx"),
+}
+#: The Markdown and reStructuredText readers also rebuild a stored text's
+#: structure (for the viewer): ``(module, function)`` taking the text.
+_OUTLINERS = {"markdown": ("index.markdown", "outline"), "rst": ("index.rst", "outline")}
 
 
-class LoadError(ValueError):
-    """A file that cannot be indexed; the message names the file and the reason."""
-
-
-@dataclass(frozen=True)
-class Document:
-    doc_id: str
-    title: str
-    source: str
-    text: str
-    sha256: str
-    date: str | None = None
-    #: Where the text sits in the file: ``index.pdf.Layout`` for a PDF,
-    #: ``index.word.Layout`` for a DOCX, None for plain text.
-    layout: Any = field(default=None, compare=False, repr=False)
+def file_format(name: str) -> str | None:
+    """``text``, ``markdown``, ``rst``, ``html``, ``pdf`` or ``docx`` from a
+    file name (Sphinx's ``NAME.rst.txt`` sources are reStructuredText), or
+    None for an unsupported type."""
+    lower = name.lower()
+    if lower.endswith((".rst", ".rst.txt")):
+        return "rst"
+    return {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+            ".pdf": "pdf", ".docx": "docx"}.get(Path(lower).suffix)
 
 
 def slug(name: str) -> str:
@@ -59,59 +72,6 @@ def doc_id_for(path: Path, root: Path | None = None) -> str:
     return slug(name)
 
 
-class _VisibleText(HTMLParser):
-    """Collects the text a browser would show, one paragraph per block element."""
-
-    HIDDEN = {"script", "style", "head", "template", "noscript", "svg"}
-    BLOCK = {
-        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-        "tr", "table", "section", "article", "header", "footer", "blockquote",
-        "pre", "hr", "dd", "dt", "figcaption", "main", "nav", "aside",
-    }
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "title":
-            self._in_title = True
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag):
-        if tag == "title":
-            self._in_title = False
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title += data
-        if not self.hidden:
-            self.parts.append(re.sub(r"\s+", " ", data))
-
-    def text(self) -> str:
-        joined = "".join(self.parts)
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", joined)]
-        return "\n\n".join(p for p in paragraphs if p) + "\n"
-
-
-def html_to_text(html: str) -> tuple[str, str]:
-    """Return (visible text, <title>)."""
-    parser = _VisibleText()
-    parser.feed(html)
-    parser.close()
-    return parser.text(), parser.title.strip()
-
-
 def _title_from_text(text: str, fallback: str) -> str:
     body = HEADER_RE.sub("", text, count=1)
     for line in body.splitlines():
@@ -121,59 +81,38 @@ def _title_from_text(text: str, fallback: str) -> str:
     return fallback
 
 
-def decode(path: Path, data: bytes) -> str:
-    if len(data) > MAX_FILE_BYTES:
-        raise LoadError(f"{path}: {len(data)} bytes is over the {MAX_FILE_BYTES}-byte limit")
-    if b"\x00" in data[:8192]:
-        raise LoadError(f"{path}: looks binary (contains NUL bytes), skipped")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise LoadError(f"{path}: not UTF-8 ({err.reason} at byte {err.start}), skipped") from None
-    if not text.strip():
-        raise LoadError(f"{path}: empty, skipped")
-    return text
-
-
 def load_bytes(data: bytes, path: Path, doc_id: str, source: str | None = None) -> Document:
     """Build a Document from raw bytes; ``path`` decides the format and names errors."""
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise LoadError(f"{path}: unsupported type {suffix or '(none)'}; use one of {', '.join(SUFFIXES)}")
-    if suffix in (".pdf", ".docx"):
-        return _load_binary(data, path, doc_id, source)
-    text = decode(path, data)
-    title = ""
-    if suffix in (".html", ".htm"):
-        text, title = html_to_text(text)
-        if not text.strip():
-            raise LoadError(f"{path}: no visible text, skipped")
-    header = HEADER_RE.match(text)
+    kind = file_format(path.name)
+    if kind is None:
+        raise LoadError(f"{path}: unsupported type {path.suffix.lower() or '(none)'}; use one of {', '.join(SUFFIXES)}")
+    if len(data) > MAX_FILE_BYTES:
+        raise LoadError(f"{path}: {len(data)} bytes is over the {MAX_FILE_BYTES}-byte limit")
+    if kind == "text":
+        text, title, layout = decode(path, data), "", None
+    else:
+        module, function = _READERS[kind]
+        text, title, layout = getattr(importlib.import_module(module), function)(data, path)
     when = None
+    header = HEADER_RE.match(text) if kind not in ("pdf", "docx") else None
     if header:
         try:
             when = date.fromisoformat(header.group(1)).isoformat()
         except ValueError:
             when = None
-    return _document(doc_id, path, source, text, title, date=when)
-
-
-def _document(doc_id: str, path: Path, source: str | None, text: str, title: str, **extra) -> Document:
     return Document(doc_id=doc_id, title=title or _title_from_text(text, path.stem), source=source or str(path),
-                    text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), **extra)
+                    text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), date=when, layout=layout)
 
 
-def _load_binary(data: bytes, path: Path, doc_id: str, source: str | None) -> Document:
-    """PDF and DOCX: their readers build the text and its layout (imported here
-    so plain-text loading never pays for pdfium or lxml)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise LoadError(f"{path}: {len(data)} bytes is over the {MAX_FILE_BYTES}-byte limit")
-    if path.suffix.lower() == ".pdf":
-        from index.pdf import read_pdf as read
-    else:
-        from index.word import read_docx as read
-    text, title, layout = read(data, path)
-    return _document(doc_id, path, source, text, title, layout=layout)
+def outline(text: str, source: str):
+    """The structure of a stored Markdown or reStructuredText document
+    (``index.outline.Outline``), read again from its text; None for other
+    formats.  ``source`` names the file it came from."""
+    kind = file_format(source)
+    if kind not in _OUTLINERS:
+        return None
+    module, function = _OUTLINERS[kind]
+    return getattr(importlib.import_module(module), function)(text)
 
 
 def read_file(path: Path) -> bytes:

@@ -29,7 +29,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from index.load import LoadError
+from index.document import LoadError
 from index.titles import file_title
 
 #: ``report(pages_done, pages_total, chars_so_far)`` after each page read,

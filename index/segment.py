@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from index import offline
-from index.load import HEADER_RE
+from index.document import HEADER_RE
 
 MAX_SENTENCE_CHARS = 600
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
@@ -95,3 +95,55 @@ def sentence_spans(text: str) -> list[Span]:
                 for piece in _split_long(text, a, b):
                     out.append(_trim(text, *piece))
     return [Span(i, a, b) for i, (a, b) in enumerate(s for s in out if s[0] < s[1])]
+
+
+def outline_sentences(text: str, blocks) -> tuple:
+    """The citable units of a Markdown or reStructuredText file
+    (``index.outline.Block`` list): each prose block's Punkt sentences,
+    found in its readable text (so markup does not confuse Punkt) and
+    mapped back to the file; a table row is one unit.  A unit never runs
+    from one block into the next, so a list item or a field without a full
+    stop stands alone.  A span reaches out over the markup around its
+    first and last characters (``:func:`` and its backquotes, ``**``).
+    Headings, labels and code are never units."""
+    from index.outline import PROSE, Sentence
+
+    punkt = _punkt()
+    used = {o for block in blocks for o in block.offsets if o >= 0}
+    out: list = []
+    last_end = 0
+    for block in blocks:
+        if block.kind not in PROSE or block.start < 0:
+            continue
+        if block.kind == "row":
+            pieces = [_trim(block.text, 0, len(block.text))]
+        else:
+            pieces = []
+            for s_start, s_end in punkt.span_tokenize(block.text):
+                a, b = _trim(block.text, s_start, s_end)
+                if a < b:
+                    pieces += [_trim(block.text, *piece) for piece in _split_long(block.text, a, b)]
+        for a, b in pieces:
+            mapped = [block.offsets[i] for i in range(a, b) if block.offsets[i] >= 0 and not block.text[i].isspace()]
+            if not mapped:
+                continue
+            start, end = min(mapped), max(mapped) + 1  # a grid table's cells run over several lines each
+            while start > last_end and not text[start - 1].isspace() and start - 1 not in used:
+                start -= 1
+            while end < len(text) and not text[end].isspace() and end not in used:
+                end += 1
+            if start < last_end or end <= start:
+                continue
+            out.append(Sentence(start, end, block.section, " ".join(block.text[a:b].split())))
+            last_end = end
+    return tuple(out)
+
+
+def document_spans(doc) -> list[Span]:
+    """A document's sentences: its outline's units for Markdown and
+    reStructuredText, :func:`sentence_spans` of its text otherwise."""
+    from index.outline import Outline
+
+    if isinstance(doc.layout, Outline):
+        return [Span(i, s.start, s.end) for i, s in enumerate(doc.layout.sentences)]
+    return sentence_spans(doc.text)

@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from index import offline
-from index.load import Document
+from index.document import Document
 from index.segment import Span
 
 
@@ -118,31 +118,43 @@ def _bound_requests(client, timeout: float) -> None:
 @dataclass(frozen=True)
 class Place:
     """Where a sentence sits in the file it came from, so a citation can
-    point at a page or a paragraph: a PDF's 1-based ``pages`` and one
-    rectangle per text line, ``(page, x0, y0, x1, y1)`` in PDF points with
-    the origin bottom-left; a DOCX's 0-based ``paragraphs``.  Empty for
-    plain text.  Stored in the sentence's Chroma metadata as compact JSON,
-    since Chroma only takes scalars."""
+    point at a page, a paragraph or a section: a PDF's 1-based ``pages`` and
+    one rectangle per text line, ``(page, x0, y0, x1, y1)`` in PDF points
+    with the origin bottom-left; a DOCX's 0-based ``paragraphs``; for
+    Markdown and reStructuredText the ``section`` (the heading path, with
+    the API object a Sphinx description documents and, for a field-list
+    item, the field's name: ``("json", "Basic Usage", "json.dump",
+    "indent")``) and ``plain``, the sentence as the rendered page shows it
+    (markup dropped; empty when that is the stored text itself).  Empty for
+    plain text.  Stored in the sentence's Chroma metadata (lists as compact
+    JSON, since Chroma only takes scalars); a store written before a field
+    existed reads it as empty."""
 
     pages: tuple[int, ...] = ()
     rects: tuple[tuple[int, float, float, float, float], ...] = ()
     paragraphs: tuple[int, ...] = ()
+    section: tuple[str, ...] = ()
+    plain: str = ""
 
     def metadata(self) -> dict[str, str]:
-        compact = {"separators": (",", ":")}
+        compact = {"separators": (",", ":"), "ensure_ascii": False}
         out = {}
         if self.pages:
             out["pages"] = json.dumps(list(self.pages), **compact)
             out["rects"] = json.dumps([[p, *(round(v, 2) for v in box)] for p, *box in self.rects], **compact)
         if self.paragraphs:
             out["paragraphs"] = json.dumps(list(self.paragraphs), **compact)
+        if self.section:
+            out["section"] = json.dumps(list(self.section), **compact)
+        if self.plain:
+            out["plain"] = self.plain
         return out
 
     @classmethod
     def from_metadata(cls, meta: dict) -> "Place":
         load = lambda key: json.loads(meta[key]) if meta.get(key) else []  # noqa: E731
         return cls(tuple(load("pages")), tuple((int(p), *map(float, box)) for p, *box in load("rects")),
-                   tuple(load("paragraphs")))
+                   tuple(load("paragraphs")), tuple(str(part) for part in load("section")), str(meta.get("plain") or ""))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.load import LoadError
+from index.document import LoadError
 from index.titles import file_title
 
 

@@ -22,13 +22,16 @@ TENTATIVE_LEAD_MANY = "The documents may not answer this. The closest sentences:
 
 @dataclass(frozen=True)
 class Citation:
-    """One cited sentence.  The last four fields say where it sits in the
+    """One cited sentence.  The last five fields say where it sits in the
     file, for readers who check it on the page: for a PDF the first
     ``page`` (1-based), all its ``pages``, and ``rects``, one
     ``[page, x0, y0, x1, y1]`` per text line in PDF points with the origin
     at the bottom-left of the page; for a DOCX its ``paragraphs`` (0-based
-    indices into the body's paragraphs).  They are None where they do not
-    apply (plain text; JSON from before they existed)."""
+    indices into the body's paragraphs); for Markdown and reStructuredText
+    its ``section``, the heading path ending with the API object a Sphinx
+    description documents and, in a field list, the field's name
+    (``["json", "Basic Usage", "json.dump", "indent"]``).  They are None
+    where they do not apply (plain text; JSON from before they existed)."""
 
     id: int
     doc_id: str
@@ -43,6 +46,7 @@ class Citation:
     pages: list[int] | None = None
     rects: list[list[float]] | None = None
     paragraphs: list[int] | None = None
+    section: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,11 +127,14 @@ class Answer:
         lines = [self.answer, ""]
         if self.short_answer and self.short_answer.sure and self.judgement == "confident":
             lines = [self.answer, f"Short answer: {self.short_answer.text} [{self.short_answer.citation}]", ""]
+        shown = {cid: s.text for s in self.sentences for cid in s.citations[:1]}
         for c in self.citations:
             where = (f", page {c.page}" if c.page else "") + (
                 f", paragraph {c.paragraphs[0] + 1}" if c.paragraphs else "")  # counted from 1 for people
-            lines.append(f"[{c.id}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}{where}, p={c.score:.2f}): "
-                         f"{' '.join(c.text.split())}")
+            section = c.section[1:] if c.section and c.section[0] == c.title else c.section or []
+            title = " › ".join([c.title, *section])
+            lines.append(f"[{c.id}] {title} ({c.doc_id}, chars {c.start}-{c.end}{where}, p={c.score:.2f}): "
+                         f"{shown.get(c.id) or ' '.join(c.text.split())}")
         return "\n".join(lines)
 
 
@@ -193,10 +200,11 @@ def _ascending(values, least: int) -> bool:
 
 
 def place_violations(c: Citation) -> list[str]:
-    """What is wrong with a citation's page or paragraph fields: pages and
-    paragraphs ascending without repeats, ``page`` the first page, every
-    rectangle ``[page, x0, y0, x1, y1]`` on one of its pages with x0 <= x1
-    and y0 <= y1, and a PDF place and a DOCX place never both."""
+    """What is wrong with a citation's page, paragraph or section fields:
+    pages and paragraphs ascending without repeats, ``page`` the first page,
+    every rectangle ``[page, x0, y0, x1, y1]`` on one of its pages with
+    x0 <= x1 and y0 <= y1, a PDF place and a DOCX place never both, and a
+    section a non-empty list of non-empty headings."""
     problems = []
     if c.pages is None:
         if c.page is not None or c.rects is not None:
@@ -214,6 +222,9 @@ def place_violations(c: Citation) -> list[str]:
                   and r[1] <= r[3] and r[2] <= r[4])
             if not ok:
                 problems.append(f"rect {r!r} is not [page, x0, y0, x1, y1] on one of its pages")
+    if c.section is not None and not (isinstance(c.section, list) and c.section
+                                      and all(isinstance(part, str) and part for part in c.section)):
+        problems.append(f"section {c.section!r} is not a list of headings")
     if c.paragraphs is not None:
         if not _ascending(c.paragraphs, 0):
             problems.append(f"paragraphs {c.paragraphs!r} are not ascending paragraph indices")

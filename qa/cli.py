@@ -128,7 +128,7 @@ def index():
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def index_add(obj: Context, paths, as_json):
-    """Index files or folders (.txt, .md, .html, .pdf, .docx); unchanged files are skipped."""
+    """Index files or folders (.txt, .md, .rst, .html, .pdf, .docx); unchanged files are skipped."""
     from tqdm import tqdm
 
     missing = [str(p) for p in paths if not p.exists()]

@@ -8,7 +8,7 @@ from qa.reading.records import Reading
 
 
 def place_fields(place: Place | None) -> dict:
-    """A Citation's page or paragraph fields (none for plain text)."""
+    """A Citation's page, paragraph or section fields (none for plain text)."""
     if place is None:
         return {}
     fields: dict = {}
@@ -16,6 +16,8 @@ def place_fields(place: Place | None) -> dict:
         fields = {"page": place.pages[0], "pages": list(place.pages), "rects": [list(r) for r in place.rects]}
     if place.paragraphs:
         fields["paragraphs"] = list(place.paragraphs)
+    if place.section:
+        fields["section"] = list(place.section)
     return fields
 
 

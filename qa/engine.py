@@ -287,7 +287,8 @@ class Engine:
         reading = self.read(question, history, top_k, mode, reader, documents)
         most = max_sentences or self.settings.max_answer_sentences
         chosen = select(reading.readings, reader.threshold, reader.keep, most)
-        composed = compose(reading.question, chosen, reading.readings, getattr(reader, "short_bar", float("-inf")))
+        short_bar = getattr(reader, "short_bar", float("-inf"))
+        composed = rendered(compose(reading.question, chosen, reading.readings, short_bar), reading.readings)
         result = judged(composed, reader.confident)
         result.retrieved = [Retrieved(n.node.metadata["doc_id"], n.node.node_id, round(float(n.score or 0), 6),
                                       n.node.get_content()) for n in reading.nodes]
@@ -296,6 +297,24 @@ class Engine:
                              "answer": round((total - reading.seconds["retrieve"]) * 1000, 2),
                              "total": round(total * 1000, 2)}
         return result
+
+
+def rendered(answer: Answer, readings: list) -> Answer:
+    """The answer's sentences as their rendered pages show them: a Markdown
+    or reStructuredText sentence reads without its markup (its place's
+    ``plain``: ``If check is true`` for ``If *check* is true``).  Citations
+    keep the stored text, which is what their offsets index."""
+    plain = {(r.candidate.doc_id, r.candidate.span.index): r.candidate.place.plain
+             for r in readings if r.candidate.place is not None and r.candidate.place.plain}
+    if answer.abstained or not plain:
+        return answer
+    from qa.cite import AnswerSentence
+
+    cited = {c.id: (c.doc_id, c.sentence_index) for c in answer.citations}
+    answer.sentences = [AnswerSentence(plain.get(cited.get(s.citations[0]), s.text) if len(s.citations) == 1 else s.text,
+                                       s.citations) for s in answer.sentences]
+    answer.answer = " ".join(f"{s.text} [{s.citations[0]}]" for s in answer.sentences)
+    return answer
 
 
 def _within(budget: float, elapsed: float, stage: str) -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from evals.generated import file_bytes as files, spans_exact
 from index.load import MAX_FILE_BYTES, SUFFIXES, LoadError, load_bytes
-from index.segment import sentence_spans
+from index.segment import document_spans
 
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "300"))
 
@@ -29,7 +29,7 @@ def test_generated_files_load_with_exact_sentences_or_are_refused_by_name(data, 
     except LoadError as err:
         assert str(err).startswith(str(path) + ": ")
         return
-    assert_exact(doc.text, sentence_spans(doc.text))
+    assert_exact(doc.text, document_spans(doc))
 
 
 def test_the_size_limit_is_exact():
@@ -81,7 +81,7 @@ def test_a_batch_of_hostile_files(empty_engine, tmp_path):
         assert_exact(doc.text, spans)  # the stored spans, which citations use
         assert len(spans) == info.sentences > 0
         source = Path(doc.source)
-        if source.suffix in (".txt", ".md"):
+        if source.suffix in (".txt", ".md", ".rst"):
             assert source.read_bytes().decode("utf-8") == doc.text  # offsets index the file itself
     scripts = empty_engine.document("scripts")[0].text
     assert "hidden" not in scripts and "color" not in scripts and "Visible text & entities <b> stay text." in scripts

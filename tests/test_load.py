@@ -44,3 +44,32 @@ def test_doc_ids_are_stable_slugs_relative_to_the_folder():
     assert doc_id_for(Path("/x/docs/library/os.path.rst.txt"), Path("/x/docs")) == "library-os-path"
     assert doc_id_for(Path("/elsewhere/My Notes.md")) == "my-notes"
     assert doc_id_for(Path("/elsewhere/v1.2.notes.txt")) == "v1-2-notes"
+
+
+def test_index_modules_import_one_way():
+    """No cycle among index's modules (imports inside functions count too):
+    load picks a reader, the readers share index.document and import no
+    load of their own."""
+    import ast
+
+    folder = Path(__file__).resolve().parent.parent / "index"
+    graph = {}
+    for path in folder.glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+        graph[path.stem] = {n.split(".")[1] for n in names if n.startswith("index.")} - {path.stem}
+    assert graph["load"] >= {"document"}
+    for reader in ("htmltext", "pdf", "word"):
+        assert "load" not in graph[reader], reader
+
+    def visit(module, trail):
+        assert module not in trail, " -> ".join([*trail, module])
+        for other in graph.get(module, ()):
+            visit(other, [*trail, module])
+
+    for module in graph:
+        visit(module, [])

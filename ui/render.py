@@ -15,14 +15,22 @@ For a PDF citation the viewer shows the cited page, rendered here by
 pdfium into a PNG inlined as a ``data:`` URI (nothing is fetched from
 anywhere), with the cited sentence's line rectangles drawn over it as
 positioned boxes; the extracted text is one toggle away.
+
+A Markdown or reStructuredText document is shown formatted: its blocks
+(``index.outline``, read again from the stored text) as headings,
+paragraphs, lists, fields, tables and code, inline code and emphasis
+styled, and each cited unit highlighted where its characters are, since
+every character of the formatted text knows its offset in the file.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import ctypes
 import html
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -333,19 +341,24 @@ def viewer_html(turn: int, answer: dict, cite: int, document, pages: list[PageIm
     doc, _spans = document
     marks = [(c["start"], c["end"], c["id"]) for c in citations if c["doc_id"] == doc.doc_id]
     meta = " · ".join(esc(x) for x in (doc.date, doc.doc_id) if x)
-    parts, pos = [], 0
-    for a, b in excerpt_windows(len(doc.text), marks):
-        if a > pos:
-            parts.append(omitted(a - pos))
-        inside = [(s - a, e - a, cid) for s, e, cid in marks if a <= s and e <= b]
-        parts.append(highlighted(doc.text[a:b], inside, chosen["id"], turn))
-        pos = b
-    if pos < len(doc.text):
-        parts.append(omitted(len(doc.text) - pos))
     where = _where(chosen)
     if where:
         meta = f"{meta} · {where}" if meta else where
-    text = f'<div class="qa-doc-text" tabindex="0" aria-label="Document text">{"".join(parts)}</div>'
+    structure = outline_of(doc)
+    if structure is not None and structure.blocks:
+        text = ('<div class="qa-doc-text qa-formatted" tabindex="0" aria-label="Document, formatted" '
+                f'style="white-space: normal">{formatted(turn, doc, structure, marks, chosen["id"])}</div>')
+    else:
+        parts, pos = [], 0
+        for a, b in excerpt_windows(len(doc.text), marks):
+            if a > pos:
+                parts.append(omitted(a - pos))
+            inside = [(s - a, e - a, cid) for s, e, cid in marks if a <= s and e <= b]
+            parts.append(highlighted(doc.text[a:b], inside, chosen["id"], turn))
+            pos = b
+        if pos < len(doc.text):
+            parts.append(omitted(len(doc.text) - pos))
+        text = f'<div class="qa-doc-text" tabindex="0" aria-label="Document text">{"".join(parts)}</div>'
     if pages:
         same = [c for c in citations if c["doc_id"] == doc.doc_id]
         shown = "".join(_page_html(turn, image, same, chosen["id"], doc.title) for image in pages)
@@ -361,14 +374,16 @@ def viewer_html(turn: int, answer: dict, cite: int, document, pages: list[PageIm
 
 
 def _where(citation: dict) -> str:
-    """"page 4", "pages 4–5" or "paragraph 12" for the viewer's head."""
+    """"page 4", "pages 4–5", "paragraph 12" or the section path for the
+    viewer's head (escaped)."""
     pages = citation.get("pages") or []
     if pages:
         return f"page {int(pages[0])}" if len(pages) == 1 else f"pages {int(pages[0])}–{int(pages[-1])}"
     paragraphs = citation.get("paragraphs") or []
     if paragraphs:
         return f"paragraph {int(paragraphs[0]) + 1}"
-    return ""
+    section = citation.get("section") or []
+    return esc(" › ".join(section[1:] or section))
 
 
 def excerpt_windows(length: int, marks: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
@@ -388,6 +403,162 @@ def excerpt_windows(length: int, marks: list[tuple[int, int, int]]) -> list[tupl
 
 def omitted(n: int) -> str:
     return f'<span class="qa-omitted">… {n:,} characters not shown …</span>'
+
+
+# Markdown and reStructuredText, formatted ---------------------------------------
+@lru_cache(maxsize=16)
+def _outline(text: str, source: str):
+    from index.load import outline
+
+    try:
+        return outline(text, source)
+    except Exception:  # a document stored by another version that no longer parses: show its text
+        return None
+
+
+def outline_of(doc):
+    """The structure of a stored Markdown or reStructuredText document (read
+    again from its text, once per text), or None for other formats."""
+    return _outline(doc.text, getattr(doc, "source", "") or "")
+
+
+_TAGS = {"code": "code", "em": "em", "strong": "strong", "link": "u"}
+_BLOCK_STYLE = {
+    "text": "margin: 0.45em 0",
+    "field": "margin: 0.2em 0 0.45em 1.6em",
+    "label": "margin: 0.6em 0 0.1em; font-weight: 600",
+    "code": ("white-space: pre-wrap; margin: 0.4em 0; padding: 0.45em 0.6em; border-radius: 4px; "
+             "background: var(--background-fill-primary); font-size: 0.88em; line-height: 1.45"),
+}
+
+
+def _cited(offsets, marks: list[tuple[int, int, int]]) -> list[int | None]:
+    """The citation each character of a block belongs to (by its file
+    offset); a character the renderer added (offset -1) belongs to a
+    citation when its nearest located neighbours on both sides do, or on
+    its one side at the block's edge."""
+    marks = sorted(marks)
+    starts = [m[0] for m in marks]
+    out: list[int | None] = []
+    for at in offsets:
+        cid = None
+        if at >= 0:
+            k = bisect.bisect_right(starts, at) - 1
+            if k >= 0 and marks[k][0] <= at < marks[k][1]:
+                cid = marks[k][2]
+        out.append(cid)
+    located = [i for i, at in enumerate(offsets) if at >= 0]
+    for i, at in enumerate(offsets):
+        if at >= 0:
+            continue
+        k = bisect.bisect_left(located, i)
+        left = out[located[k - 1]] if k > 0 else "edge"
+        right = out[located[k]] if k < len(located) else "edge"
+        sides = {left, right} - {"edge"}
+        if len(sides) == 1 and None not in sides:
+            out[i] = sides.pop()
+    return out
+
+
+def _inline(block, marks, current: int, turn: int, seen: set[int], code: bool = False) -> str:
+    """A block's text escaped, with its inline styles and a ``<mark>`` on
+    every run of a cited unit; the first run of each citation carries its
+    number, the current one's the id the viewer scrolls to."""
+    style = [""] * len(block.text)
+    if not code:
+        for a, b, kind in block.styles:
+            for i in range(max(0, a), min(b, len(style))):
+                style[i] = _TAGS.get(kind, "")
+    cited = _cited(block.offsets, marks)
+    chars: list[tuple[int | None, str, str]] = []
+    for i, ch in enumerate(block.text):
+        if not code and ch.isspace():
+            if not chars or chars[-1][2] == " ":
+                continue
+            ch = " "
+        chars.append((cited[i], style[i], ch))
+    out = []
+    for cid, run in itertools.groupby(chars, key=lambda c: c[0]):
+        piece = "".join(f"<{tag}>{esc(''.join(c[2] for c in part))}</{tag}>" if tag
+                        else esc("".join(c[2] for c in part))
+                        for tag, part in itertools.groupby(run, key=lambda c: c[1]))
+        if cid is not None:
+            classes = f"qa-hl {ref_class(turn, cid)}" + (" qa-hl-current" if cid == current else "")
+            extra = ""
+            if cid not in seen:
+                extra = f' data-qa-n="{int(cid)}"' + (' id="qa-current"' if cid == current else "")
+                seen.add(cid)
+            piece = f'<mark class="{classes}"{extra}>{piece}</mark>'
+        out.append(piece)
+    return "".join(out).rstrip()
+
+
+def _cells(block) -> list:
+    """A table row's cells, split where the reader put `` | `` between them."""
+    from index.outline import Block
+
+    cells, start = [], 0
+    for i in range(len(block.text) - 2):
+        if block.text[i : i + 3] == " | " and block.offsets[i : i + 3] == (-1, -1, -1):
+            cells.append((start, i))
+            start = i + 3
+    cells.append((start, len(block.text)))
+    return [Block(block.kind, block.section, block.text[a:b], block.offsets[a:b], block.level,
+                  tuple((x - a, y - a, k) for x, y, k in block.styles if a <= x and y <= b)) for a, b in cells]
+
+
+def formatted(turn: int, doc, structure, marks: list[tuple[int, int, int]], current: int) -> str:
+    """The document's blocks as HTML, the cited units highlighted; a long
+    document shows the blocks around its citations (as :func:`excerpt_windows`)."""
+    blocks = list(structure.blocks)
+    anchors, nxt = [0] * len(blocks), len(doc.text)
+    for i in range(len(blocks) - 1, -1, -1):
+        nxt = blocks[i].start if blocks[i].start >= 0 else nxt
+        anchors[i] = nxt
+    windows = excerpt_windows(len(doc.text), marks)
+    shown = [i for i, at in enumerate(anchors) if any(a <= at < b for a, b in windows)]
+    out, seen = [], set()
+    group, container, last = None, "", None
+    for i in shown:
+        block = blocks[i]
+        if last is not None and i != last + 1:
+            out.append(f"</{container}>" if container else "")
+            container, group = "", None
+            out.append(omitted(max(0, anchors[i] - anchors[last])))
+        last = i
+        wanted = "table" if block.kind in ("head", "row") else "ul" if block.kind == "item" else ""
+        if container and (wanted != container or block.group != group):
+            out.append(f"</{container}>")
+            container = ""
+        if wanted and not container:
+            out.append('<table style="border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em">'
+                       if wanted == "table" else '<ul style="margin: 0.3em 0; padding-left: 1.4em">')
+            container, group = wanted, block.group
+        if block.kind in ("head", "row"):
+            cell = "th" if block.kind == "head" else "td"
+            cells = "".join(f'<{cell} style="border: 1px solid var(--border-color-primary); padding: 0.2em 0.45em; '
+                            f'vertical-align: top; text-align: left">{_inline(c, marks, current, turn, seen)}</{cell}>'
+                            for c in _cells(block))
+            out.append(f"<tr>{cells}</tr>")
+        elif block.kind == "item":
+            indent = f' style="margin-left: {1.2 * max(0, block.level - 1):.1f}em"' if block.level > 1 else ""
+            out.append(f"<li{indent}>{_inline(block, marks, current, turn, seen)}</li>")
+        elif block.kind == "heading":
+            size = max(0.95, 1.3 - 0.1 * block.level)
+            out.append(f'<div role="heading" aria-level="{min(6, int(block.level) + 1)}" '
+                       f'style="font-weight: 700; font-size: {size:.2f}em; margin: 0.9em 0 0.3em">'
+                       f"{_inline(block, marks, current, turn, seen)}</div>")
+        elif block.kind == "code":
+            out.append(f'<pre style="{_BLOCK_STYLE["code"]}"><code>'
+                       f"{_inline(block, marks, current, turn, seen, code=True)}</code></pre>")
+        else:
+            out.append(f'<p style="{_BLOCK_STYLE.get(block.kind, _BLOCK_STYLE["text"])}">'
+                       f"{_inline(block, marks, current, turn, seen)}</p>")
+    if container:
+        out.append(f"</{container}>")
+    if shown and anchors[shown[-1]] < len(doc.text) and shown[-1] < len(blocks) - 1:
+        out.append(omitted(len(doc.text) - anchors[shown[-1]]))
+    return "".join(out)
 
 
 # library ---------------------------------------------------------------------
