@@ -223,12 +223,18 @@ class PassageReader:
         texts = [c.text for c in candidates]
         sizes = {id(c): len(e.ids) for c, e in zip(candidates, tokenizer.encode_batch(texts,
                                                                                       add_special_tokens=False))}
-        heads = {c.doc_id: heading(c) for c in candidates}
-        head_tokens = {d: len(tokenizer.encode(h + HEADING_SEP, add_special_tokens=False).ids) if h else 0
-                       for d, h in heads.items()}
+        # Each passage is read under the heading of its best candidate (a
+        # document's sections differ); room is kept for the longest heading.
+        heads = {id(c): heading(c) for c in candidates}
+        counted = {h: len(tokenizer.encode(h + HEADING_SEP, add_special_tokens=False).ids) if h else 0
+                   for h in set(heads.values())}
+        head_tokens: dict[str, int] = {}
+        for c in candidates:
+            head_tokens[c.doc_id] = max(head_tokens.get(c.doc_id, 0), counted[heads[id(c)]])
         q_tokens = len(tokenizer.encode(question, add_special_tokens=False).ids)
         windows = passages(candidates, sizes, q_tokens, head_tokens)
-        scores = self.score([(question, heads[w[0].doc_id], [c.text for c in w]) for w in windows])
+        scores = self.score([(question, heads[id(max(w, key=lambda c: c.score))], [c.text for c in w])
+                             for w in windows])
         best: dict[int, tuple] = {}
         for window, rows in zip(windows, scores):
             for c, row in zip(window, rows):
