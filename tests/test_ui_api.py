@@ -384,7 +384,7 @@ def _answer(kind: str, short: bool = True) -> dict:
     text = "Fentanyl is 80 to 100 times stronger than morphine."
     cite = {"id": 1, "doc_id": "d", "title": "T", "source": "s", "sentence_index": 0, "start": 10,
             "end": 10 + len(text), "text": text, "score": 0.85 if kind == "confident" else 0.12,
-            "page": 3, "pages": [3], "rects": [[3, 1.0, 2.0, 3.0, 4.0]], "paragraphs": None}
+            "page": 3, "pages": [3], "rects": [[3, 1.0, 2.0, 3.0, 4.0]], "paragraphs": None, "section": None}
     a = text.index("80")
     return {"question": "q", "answer": text + " [1]", "abstained": False, "judgement": kind,
             "sentences": [{"text": text, "citations": [1]}], "citations": [cite], "retrieved": [],

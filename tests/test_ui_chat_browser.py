@@ -270,7 +270,8 @@ def test_removal_asks_first(page):
     page.get_by_role("button", name="Remove document…").click()
     confirm = page.locator("#qa-confirm-text")
     expect(confirm).to_be_visible()
-    expect(confirm).to_contain_text("Remove Sea otters (Sea otters (notes).md)? Its 2 sentences will no longer")
+    # Its heading is the sentence's section, not a sentence of its own.
+    expect(confirm).to_contain_text("Remove Sea otters (Sea otters (notes).md)? Its 1 sentence will no longer")
     page.get_by_role("button", name="Cancel").click()
     expect(confirm).to_be_hidden()
     expect(rows).to_have_count(3)
