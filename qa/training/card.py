@@ -183,9 +183,9 @@ def write_card(out: Path, report: dict) -> None:
 
 def main() -> None:
     """Rewrite the card after ``qa eval --sweep --write`` changed the thresholds."""
-    from qa.training.__main__ import OUT
+    from qa.reading.model import MODEL_DIR
 
-    write_card(OUT, json.loads((OUT / "metrics.json").read_text()))
+    write_card(MODEL_DIR, json.loads((MODEL_DIR / "metrics.json").read_text()))
 
 
 if __name__ == "__main__":

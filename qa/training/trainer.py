@@ -432,7 +432,7 @@ def evaluate(model, val: dict, feats: list[Feature], device, tokenizer=None) -> 
                 pos.append(top)
                 if tokenizer is not None and name == "span":
                     f, i, j = q["short"][best]
-                    f1.append(token_f1(short_text(tokenizer, val, ex, f, i, j), para["text"][ex["a"][0]:ex["a"][1]]))
+                    f1.append(token_f1(short_text(tokenizer, f, i, j), para["text"][ex["a"][0]:ex["a"][1]]))
             else:
                 neg.append(top)
         out[name] = {"best_is_gold": round(float(np.mean(best_gold)), 4), "auc": round(auc(pos, neg), 4),
@@ -444,11 +444,9 @@ def evaluate(model, val: dict, feats: list[Feature], device, tokenizer=None) -> 
     return out
 
 
-def short_text(tokenizer, val, ex, f: Feature, i: int, j: int) -> str:
-    """The text of tokens i..j of a feature (re-encoded to get offsets)."""
-    para = val["paragraphs"][ex["p"]]
-    ids = [int(x) for x in f.ids[i:j + 1]]
-    return tokenizer.decode(ids)
+def short_text(tokenizer, f: Feature, i: int, j: int) -> str:
+    """The text of tokens i..j of a feature, as the tokenizer decodes it."""
+    return tokenizer.decode([int(x) for x in f.ids[i:j + 1]])
 
 
 def selection_score(m: dict) -> float:
