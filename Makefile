@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test bench stress reader train-reader install clean
+.PHONY: run test bench growth stress reader train-reader install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	bash scripts/ensure-pydocs
 	$(BIN)/python -m evals.bench
+
+# Ingest, disk, memory, latency and cold start at 250 to 2,000 documents,
+# the largest against a `chroma run` server; writes docs/growth.json and
+# docs/growth.png (up to an hour).
+growth: $(VENV)/.installed-test
+	bash scripts/ensure-pydocs
+	$(BIN)/python -m evals.growth
 
 # Load, soak, fuzz and kill -9 runs; writes docs/robustness.md (about 17 min).
 stress: $(VENV)/.installed-test

@@ -269,13 +269,19 @@ def bench_cold(r: Results, work: Path) -> None:
                         "runs": runs}
 
 
-def bench_serve(r: Results, work: Path, timeout: float = 120.0) -> None:
-    """``qa serve`` from process start until ``/`` answers 200, and its memory then."""
+def bench_serve(r: Results, work: Path) -> None:
+    r.serve = serve_memory(work / "gq-pydocs", work / "serve.log")
+    log(f"qa serve: {r.serve}")
+
+
+def serve_memory(data: Path, log_path: Path, extra: tuple[str, ...] = (), timeout: float = 120.0) -> dict:
+    """``qa serve`` on ``data`` from process start until ``/`` answers 200,
+    its memory then, and after its first answer.  ``extra``: more global
+    options (``--chroma-url URL``)."""
     port = free_port()
-    log_path = work / "serve.log"
     with open(log_path, "w") as sink:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([*qa_command(), "--data-dir", str(work / "gq-pydocs"), "--no-seed", "serve",
+        proc = subprocess.Popen([*qa_command(), "--data-dir", str(data), "--no-seed", *extra, "serve",
                                  "--host", "127.0.0.1", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT,
                                 cwd=PROJECT_ROOT, env=_env(), start_new_session=True)
     try:
@@ -290,9 +296,8 @@ def bench_serve(r: Results, work: Path, timeout: float = 120.0) -> None:
                 time.sleep(0.1)
         if ready is None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            r.serve = {"ready": None, "why": f"not ready in {timeout:.0f}s: {tail[0][:200]}"}
-        else:
-            r.serve = {"ready": ready} | proc_status(proc.pid) | first_answer(port, proc.pid)
+            return {"ready": None, "why": f"not ready in {timeout:.0f}s: {tail[0][:200]}"}
+        return {"ready": ready} | proc_status(proc.pid) | first_answer(port, proc.pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
@@ -301,7 +306,6 @@ def bench_serve(r: Results, work: Path, timeout: float = 120.0) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-    log(f"qa serve: {r.serve}")
 
 
 def first_answer(port: int, pid: int) -> dict:

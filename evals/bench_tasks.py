@@ -80,18 +80,18 @@ def embed_raw(corpus: Path, every: int) -> dict:
             "peak_rss_mb": peak_rss_mb()}
 
 
-def _engine(data: Path, reader: str | None = None):
+def _engine(data: Path, reader: str | None = None, chroma_url: str | None = None):
     from index import offline
 
     offline.enforce()
     from qa.engine import Engine
     from qa.settings import Settings
 
-    return Engine(Settings.from_env(data_dir=data, seed=False, chroma_url=None, reader=reader))
+    return Engine(Settings.from_env(data_dir=data, seed=False, chroma_url=chroma_url, reader=reader))
 
 
-def ingest_groundqa(data: Path, corpus: Path) -> dict:
-    engine = _engine(data)
+def ingest_groundqa(data: Path, corpus: Path, chroma_url: str | None = None) -> dict:
+    engine = _engine(data, chroma_url=chroma_url)
     engine.embedder.embed(["warm up"])
     t0 = time.perf_counter()
     report = engine.add([corpus])
@@ -142,10 +142,11 @@ def _timed(fn, questions: list[str]) -> list[float]:
     return out
 
 
-def latency_groundqa(data: Path, questions: Path, limit: int | None, reader: str | None = None) -> dict:
+def latency_groundqa(data: Path, questions: Path, limit: int | None, reader: str | None = None,
+                     chroma_url: str | None = None) -> dict:
     """Warm latency: one pass over the questions to warm up, then a timed pass."""
     qs = read_questions(questions, limit)
-    engine = _engine(data, reader)
+    engine = _engine(data, reader, chroma_url)
     answers = [engine.answer(q) for q in qs]
     ms = _timed(engine.answer, qs)
     return {"questions": len(qs), "answered": sum(not a.abstained for a in answers), "ms": ms,
@@ -191,21 +192,24 @@ def main(argv: list[str] | None = None) -> None:
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, required=True)
         p.add_argument("--corpus", type=Path, required=True)
+        p.add_argument("--chroma-url", help="a `chroma run` server (groundqa only)")
     for name in ("latency-groundqa", "latency-llama"):
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, required=True)
         p.add_argument("--questions", type=Path, required=True)
         p.add_argument("--limit", type=int)
         p.add_argument("--reader")
+        p.add_argument("--chroma-url", help="a `chroma run` server (groundqa only)")
     p = sub.add_parser("cold-llama")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("question")
     args = parser.parse_args(argv)
     result = {
         "embed-raw": lambda: embed_raw(args.corpus, args.every),
-        "ingest-groundqa": lambda: ingest_groundqa(args.data, args.corpus),
+        "ingest-groundqa": lambda: ingest_groundqa(args.data, args.corpus, args.chroma_url),
         "ingest-llama": lambda: ingest_llama(args.data, args.corpus),
-        "latency-groundqa": lambda: latency_groundqa(args.data, args.questions, args.limit, args.reader),
+        "latency-groundqa": lambda: latency_groundqa(args.data, args.questions, args.limit, args.reader,
+                                                     args.chroma_url),
         "latency-llama": lambda: latency_llama(args.data, args.questions, args.limit),
         "cold-llama": lambda: cold_llama(args.data, args.question),
     }[args.task]()
