@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test bench growth stress reader train-reader install clean
+.PHONY: run test bench growth stress reader train-reader embedder train-embedder install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ reader:
 
 train-reader: $(VENV)/.installed-train
 	$(BIN)/python -m qa.training $(READER_ARGS)
+
+# Export all-MiniLM-L6-v2 as the int8 ONNX embedder (index/model/embedder/;
+# about 5 minutes); torch from the same venv as `make reader`'s.
+embedder:
+	$(MAKE) VENV=.venv-train train-embedder
+
+train-embedder: $(VENV)/.installed-train
+	$(BIN)/python -m qa.training.embedder
 
 clean:
 	rm -rf $(VENV) .venv-train artifacts

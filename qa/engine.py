@@ -63,7 +63,7 @@ class Engine:
         self.settings = settings or Settings.from_env()
         s = self.settings
         self.embedder = MiniLMEmbedding()
-        self.store = Store(s.data_dir, s.collection, s.chroma_url, s.chroma_timeout)
+        self.store = Store(s.data_dir, s.collection, s.chroma_url, s.chroma_timeout, self.embedder.model_name)
         self.indexer = Indexer(self.store, self.embedder, s.chunk_tokens, s.chunk_overlap)
         # Nodes reach the index already chunked (index.chunk), so its only
         # transformation is the embedder; llama-index's default, a

