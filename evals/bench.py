@@ -44,6 +44,8 @@ SMOKE_FILES = ("library/bisect.rst.txt", "library/colorsys.rst.txt", "library/ke
 RAW_EVERY = 8
 #: PDFs ingested for pages/s and sentences/s (Debian manuals, see
 #: tests/data/README.md); the smoke run takes the first only.
+#: Where ``make growth`` (``evals.growth``) keeps its section of the report.
+GROWTH_BEGIN, GROWTH_END = "<!-- growth: written by make growth -->", "<!-- /growth -->"
 PDF_FILES = (PROJECT_ROOT / "tests" / "data" / "camlidl-manual.pdf",
              PROJECT_ROOT / "tests" / "data" / "debmake-doc.en.pdf")
 
@@ -347,14 +349,17 @@ def targets(r: Results) -> list[Target]:
         r.latency["pydocs"]["groundqa"]["p95"], "{:.1f} ms", lambda v: v <= 250)
     cold = r.cold["pydocs"]
     add("cold `qa ask`", "≤ 3.5 s", cold["qa"], "{:.2f} s", lambda v: v <= 3.5)
-    add("cold `qa ask` vs llama-index script", "≥ 2× faster", cold["llama"] / cold["qa"], "{:.2f}×",
-        lambda v: v >= 2)
-    ingest = r.ingest["groundqa"]["rate"] / r.ingest["raw"]["rate"]
-    add("ingest vs raw embedder", "≥ 80 %", 100 * ingest, "{:.0f} %", lambda v: v >= 80)
+    add("cold `qa ask` vs llama-index script (llama-index s / groundqa s)", "≥ 1", cold["llama"] / cold["qa"],
+        "{:.2f}", lambda v: v >= 1)
+    gq, li = r.ingest["groundqa"], r.ingest["llama"]
+    add("ingest wall time vs llama-index (llama-index s / groundqa s)", "≥ 1", li["seconds"] / gq["seconds"],
+        "{:.2f}", lambda v: v >= 1)
+    ingest = gq["rate"] / r.ingest["raw"]["rate"]
+    add("ingest vs raw embedder", "≥ 90 %", 100 * ingest, "{:.0f} %", lambda v: v >= 90)
     add("`qa serve` ready", "≤ 8 s", r.serve.get("ready"), "{:.1f} s", lambda v: v <= 8)
     add("`qa serve` RSS when ready", "≤ 600 MB", r.serve.get("VmRSS"), "{:.0f} MB", lambda v: v <= 600)
-    add("`qa serve` RSS after its first answer", "≤ 600 MB", r.serve.get("VmRSS_after"), "{:.0f} MB",
-        lambda v: v <= 600)
+    add("`qa serve` RSS after its first answer", "≤ 450 MB", r.serve.get("VmRSS_after"), "{:.0f} MB",
+        lambda v: v <= 450)
     return out
 
 
@@ -468,6 +473,15 @@ def render(r: Results) -> str:
     return "\n".join(lines)
 
 
+def kept_growth(out: Path) -> str:
+    """The growth section ``make growth`` wrote into the report (it has its
+    own run), carried into the new one."""
+    old = out.read_text(encoding="utf-8") if out.is_file() else ""
+    if GROWTH_BEGIN not in old or GROWTH_END not in old:
+        return ""
+    return "\n" + GROWTH_BEGIN + old.split(GROWTH_BEGIN, 1)[1].split(GROWTH_END, 1)[0] + GROWTH_END + "\n"
+
+
 def run(smoke: bool, out: Path, keep: bool) -> Results:
     started = time.perf_counter()
     r = Results(smoke=smoke, machine=machine())
@@ -490,6 +504,7 @@ def run(smoke: bool, out: Path, keep: bool) -> Results:
     r.seconds = time.perf_counter() - started
     text = render(r)
     out.parent.mkdir(parents=True, exist_ok=True)
+    text += kept_growth(out)
     out.write_text(text, encoding="utf-8")
     print(text)
     log(f"wrote {out}")

@@ -13,10 +13,10 @@ its ingest time is the sum of the additions so far.  At each size, in fresh
 processes: the index's size on disk, warm answer latency (the 32 pydocs
 questions of ``make bench``), cold ``qa ask``, and ``qa serve``'s memory
 after its first answer.  The largest size is indexed from scratch into a
-``chroma run`` server, as a user past one machine's comfort would.  Each quantity gets a fitted power law,
-``value = a * documents ** b``, fitted on the local sizes; the table, the exponents and the plot
-(``docs/growth.png``) go to ``docs/growth.json`` and the growth section of
-``docs/benchmarks.md``.
+``chroma run`` server, as a user past one machine's comfort would.  Each
+quantity gets a power law, ``value = a * documents ** b``, fitted on the
+local sizes; the table, the exponents and the plot (``docs/growth.png``) go
+to ``docs/growth.json`` and the growth section of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -30,12 +30,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from evals.bench import (PYDOCS, PYDOCS_QUESTIONS, _env, free_port, log, machine, qa_command, serve_memory, task,
-                         wall)
+from evals.bench import (GROWTH_BEGIN, GROWTH_END, PYDOCS, PYDOCS_QUESTIONS, _env, free_port, log, machine,
+                         qa_command, serve_memory, task, wall)
 from evals.bench_tasks import read_questions
 from qa.settings import PROJECT_ROOT
 
@@ -46,7 +45,7 @@ MIN_MAN_CHARS = 2000
 #: Plain UTF-8 text: no bold or underline, no hyphenation, left-aligned, 100 columns.
 GROFF = ("groff", "-t", "-man", "-Tutf8", "-P-cbou", "-rHY=0", "-dAD=l", "-rLL=100n")
 OUT_JSON = PROJECT_ROOT / "docs" / "growth.json"
-OUT_PNG = PROJECT_ROOT / "docs" / "growth.png"
+BENCHMARKS = PROJECT_ROOT / "docs" / "benchmarks.md"
 #: What the fitted laws are asked: the documents at which each reaches the limit.
 LIMITS = {"serve_rss_mb": (1024, "1 GB of memory"), "p95_ms": (250, "a 250 ms warm p95"),
           "ingest_s": (3600, "an hour of ingest")}
@@ -198,15 +197,33 @@ def measure(work: Path, data: Path, added: Path, size: int, server: ChromaServer
 
 
 def fit(rows: list[dict], key: str) -> dict | None:
-    """``value = a * documents ** b`` by least squares in log-log."""
+    """Two readings of the same points: ``value = a * documents ** b`` (least
+    squares in log-log; ``b`` says how it grows: 1 linear, 0 flat) and
+    ``value = base + per_document * documents`` (what each document adds,
+    and what extrapolates to a limit)."""
     import numpy as np
 
     points = [(r["documents"], r[key]) for r in rows if r.get(key)]
     if len(points) < 2:
         return None
-    x, y = np.log([p[0] for p in points]), np.log([p[1] for p in points])
-    b, log_a = np.polyfit(x, y, 1)
-    return {"a": float(np.exp(log_a)), "b": round(float(b), 3)}
+    n, v = np.array([p[0] for p in points], dtype=float), np.array([p[1] for p in points], dtype=float)
+    b, log_a = np.polyfit(np.log(n), np.log(v), 1)
+    per_document, base = np.polyfit(n, v, 1)
+    return {"a": float(np.exp(log_a)), "b": round(float(b), 3), "base": round(float(base), 3),
+            "per_document": round(float(per_document), 5)}
+
+
+def reach(fits: dict, largest: int) -> dict:
+    """Where the linear laws meet each of LIMITS, within 100 times the
+    largest size measured (further is not an estimate)."""
+    out = {}
+    for key, (limit, what) in LIMITS.items():
+        law = fits.get(key)
+        if law and law["per_document"] > 0:
+            documents = (limit - law["base"]) / law["per_document"]
+            if 0 < documents <= 100 * largest:
+                out[key] = {"limit": limit, "what": what, "documents": int(round(documents, -2))}
+    return out
 
 
 def plot(rows: list[dict], fits: dict, path: Path) -> None:
@@ -226,6 +243,12 @@ def plot(rows: list[dict], fits: dict, path: Path) -> None:
         values = [r.get(key) for r in rows]
         colours = ["tab:orange" if r["chroma"] == "server" else "tab:blue" for r in rows]
         ax.scatter(docs, values, c=colours, zorder=3)
+        if key == "serve_rss_mb":  # the server's own memory, on top of groundqa's
+            both = [(r["documents"], r["serve_rss_mb"] + r["chroma_server_rss_mb"]) for r in rows
+                    if r.get("chroma_server_rss_mb") and r.get("serve_rss_mb")]
+            if both:
+                ax.scatter(*zip(*both), facecolors="none", edgecolors="tab:orange", zorder=3,
+                           label="with the Chroma server's")
         law = fits.get(key)
         if law:
             ax.plot(grid, law["a"] * grid ** law["b"], color="grey", lw=1, label=f"∝ documents^{law['b']:.2f}")
@@ -255,18 +278,76 @@ def run(sizes: tuple[int, ...], work: Path, server_at: int | None) -> dict:
         local = measure(work, work / "data-local", added, size, None, local)
         rows.append(local)
         done = size
-    # Fitted on the local sizes only: the server moves Chroma's memory and
-    # work into another process, so its point is shown beside the law, not in it.
+    minutes = round((time.perf_counter() - started) / 60, 1)
+    return {"machine": machine(), "sizes": list(sizes), "rows": rows, "minutes": minutes, **laws(rows)}
+
+
+def laws(rows: list[dict]) -> dict:
+    """The fits, on the local sizes only: the server moves Chroma's memory
+    and work into another process, so its point is shown beside the laws,
+    not in them."""
     local_rows = [r for r in rows if r["chroma"] == "local"]
     keys = ("ingest_s", "sentences_per_s", "disk_mb", "serve_rss_mb", "p95_ms", "cold_s")
     fits = {key: fit(local_rows, key) for key in keys}
-    reach = {}
-    for key, (limit, what) in LIMITS.items():
-        law = fits.get(key)
-        if law and law["b"] > 0:
-            reach[key] = {"limit": limit, "what": what, "documents": round((limit / law["a"]) ** (1 / law["b"]))}
-    return {"machine": machine(), "sizes": list(sizes), "rows": rows, "fits": fits,
-            "reach": reach, "minutes": round((time.perf_counter() - started) / 60, 1)}
+    return {"fits": fits, "reach": reach(fits, max(r["documents"] for r in rows))}
+
+
+def section(result: dict, plot_name: str) -> str:
+    """The growth section of docs/benchmarks.md, numbers from ``result``."""
+    rows, fits, m = result["rows"], result["fits"], result["machine"]
+    lines = [GROWTH_BEGIN, "", "## Growth: 250 to 2,000 documents (`make growth`)", "",
+             f"Ran {m['date']} on commit {m['commit']} ({m['nproc']} cores, {m['ram']} RAM; "
+             f"{result['minutes']:.0f} min). Real prose, shuffled: the Python docs sources, the SQuAD 2.0 "
+             "training articles (one file each) and Debian man pages rendered by groff. The local sizes grow one "
+             "index (ingest time is the sum of the additions); the largest is indexed from scratch into a "
+             "`chroma run` server on the same machine. Warm latency: the 32 pydocs questions; cold start: "
+             "`qa ask`, median of 3; memory: `qa serve` after its first answer.", "",
+             f"![growth]({plot_name})", "",
+             "| documents | Chroma | sentences | ingest s | sentences/s | on disk MB | serve RSS MB | "
+             "warm p50 / p95 ms | cold `qa ask` s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        chroma = r["chroma"] + (f" (server RSS {r['chroma_server_rss_mb']:.0f} MB)" if r.get("chroma_server_rss_mb")
+                                else "")
+        lines.append(f"| {r['documents']:,} | {chroma} | {r['sentences']:,} | {r['ingest_s']:.0f} | "
+                     f"{r['sentences_per_s']} | {r['disk_mb']:.0f} | {r['serve_rss_mb'] or 'n/a'} | "
+                     f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} | {r['cold_s']:.2f} |")
+    grows = "; ".join(f"{label} ∝ documents^{fits[key]['b']:.2f}, {fits[key]['per_document']:.3g} {unit} a document"
+                      for key, label, unit in (("ingest_s", "ingest time", "s"), ("disk_mb", "disk", "MB"),
+                                               ("serve_rss_mb", "serve memory", "MB"), ("p95_ms", "warm p95", "ms"),
+                                               ("cold_s", "cold start", "s")) if fits.get(key))
+    lines += ["", f"Fitted on the local sizes: {grows}.", ""]
+    if result.get("reach"):
+        lines.append("On one machine, by the linear laws: " + "; ".join(
+            f"{v['what']} at about {v['documents']:,} documents" for v in result["reach"].values()) + ".")
+    server = [r for r in rows if r["chroma"] == "server"]
+    if server:
+        r = server[-1]
+        lines += ["", f"**Where one machine stops being enough.** Ingest, disk and memory grow linearly with the "
+                  f"corpus, answers barely (warm p95 {rows[0]['p95_ms']:.0f} ms at {rows[0]['documents']:,} "
+                  f"documents, {r['p95_ms']:.0f} ms at {r['documents']:,}). Memory is what runs out: Chroma keeps "
+                  f"every sentence vector in memory, and at {r['documents']:,} documents the `chroma run` server "
+                  f"held {r['chroma_server_rss_mb']:,.0f} MB while groundqa's own process held "
+                  f"{r['serve_rss_mb']:,.0f} MB. Past what the machine's memory holds, run Chroma on a machine of "
+                  "its own (`chroma run --path DIR --host 0.0.0.0 --port 8000` there, "
+                  "`QA_CHROMA_URL=http://THAT-HOST:8000 qa serve` here): groundqa's process then stays near the "
+                  f"server row's {r['serve_rss_mb']:,.0f} MB, and Chroma's machine needs about "
+                  f"{r['chroma_server_rss_mb'] / r['documents']:.2f} MB a document. Ingest stays "
+                  f"{r['sentences_per_s']} sentences/s either way; past an hour of ingest, add in batches "
+                  "(`qa add` is incremental, and an interrupted add is repaired, not redone)."]
+    lines += ["", GROWTH_END]
+    return "\n".join(lines)
+
+
+def splice(path: Path, block: str) -> None:
+    """Put ``block`` in ``path`` in place of its growth section, or at its end."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if GROWTH_BEGIN in text and GROWTH_END in text:
+        head, rest = text.split(GROWTH_BEGIN, 1)
+        text = head + block + rest.split(GROWTH_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -277,11 +358,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / "artifacts" / "growth",
                         help="where the corpus and the indexes go (the corpus is kept for the next run)")
     parser.add_argument("--out", type=Path, default=OUT_JSON)
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: refit and rewrite the plot and report from --out's rows")
     args = parser.parse_args(argv)
-    result = run(tuple(sorted(args.sizes)), args.work, args.server_at or None)
+    if args.render:
+        result = json.loads(args.out.read_text()) | {}
+        result |= laws(result["rows"])
+    else:
+        result = run(tuple(sorted(args.sizes)), args.work, args.server_at or None)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     plot(result["rows"], result["fits"], args.out.with_suffix(".png"))
+    if args.out == OUT_JSON:
+        splice(BENCHMARKS, section(result, args.out.with_suffix(".png").name))
     log(f"wrote {args.out} and {args.out.with_suffix('.png')} in {result['minutes']} min")
     for key in ("rows", "fits", "reach"):
         print(json.dumps(result[key], indent=1))
