@@ -42,10 +42,10 @@ SMOKE_FILES = ("library/bisect.rst.txt", "library/colorsys.rst.txt", "library/ke
 #: (a systematic sample of the same sentences), which keeps ``make bench`` under
 #: 20 minutes on two cores; groundqa and llama-index ingest every file.
 RAW_EVERY = 8
-#: PDFs ingested for pages/s and sentences/s (Debian manuals, see
-#: tests/data/README.md); the smoke run takes the first only.
 #: Where ``make growth`` (``evals.growth``) keeps its section of the report.
 GROWTH_BEGIN, GROWTH_END = "<!-- growth: written by make growth -->", "<!-- /growth -->"
+#: PDFs ingested for pages/s and sentences/s (Debian manuals, see
+#: tests/data/README.md); the smoke run takes the first only.
 PDF_FILES = (PROJECT_ROOT / "tests" / "data" / "camlidl-manual.pdf",
              PROJECT_ROOT / "tests" / "data" / "debmake-doc.en.pdf")
 

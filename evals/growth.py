@@ -33,8 +33,8 @@ import sys
 import time
 from pathlib import Path
 
-from evals.bench import (GROWTH_BEGIN, GROWTH_END, PYDOCS, PYDOCS_QUESTIONS, _env, free_port, log, machine,
-                         qa_command, serve_memory, task, wall)
+from evals.bench import (GROWTH_BEGIN, GROWTH_END, PYDOCS, PYDOCS_QUESTIONS, _env, _percentiles, free_port, log,
+                         machine, proc_status, qa_command, serve_memory, task, wall)
 from evals.bench_tasks import read_questions
 from qa.settings import PROJECT_ROOT
 
@@ -148,12 +148,6 @@ class ChromaServer:
         self.__exit__()
         raise RuntimeError(f"chroma run did not answer on {self.url}")
 
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-        return 0.0
-
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
         try:
@@ -179,19 +173,18 @@ def measure(work: Path, data: Path, added: Path, size: int, server: ChromaServer
     question = read_questions(PYDOCS_QUESTIONS, 1)[0]
     cold = [wall([*qa_command(), "--data-dir", str(data), "--no-seed", *url, "ask", question]) for _ in range(3)]
     serve = serve_memory(data, work / f"serve-{size}.log", tuple(url))
-    ms = sorted(latency["ms"])
+    ms = _percentiles(latency["ms"])
     row = {"documents": ingest["documents"], "sentences": ingest["sentences"], "chunks": ingest["chunks"],
            "ingest_s": round(ingest["seconds"], 1), "sentences_per_s": round(ingest["rate"]),
            "ingest_peak_rss_mb": ingest["peak_rss_mb"],
            "disk_mb": disk_mb(data) + (disk_mb(server.path) if server else 0),
-           "p50_ms": round(statistics.median(ms), 1),
-           "p95_ms": round(statistics.quantiles(ms, n=20, method="inclusive")[18], 1),
+           "p50_ms": round(ms["p50"], 1), "p95_ms": round(ms["p95"], 1),
            "cold_s": round(statistics.median(cold), 2),
            "serve_rss_mb": serve.get("VmRSS_after"),
            "serve_ready_s": round(serve["ready"], 1) if serve.get("ready") else None,
            "chroma": "server" if server else "local"}
     if server:
-        row["chroma_server_rss_mb"] = server.rss_mb()
+        row["chroma_server_rss_mb"] = proc_status(server.proc.pid)["VmRSS"]
     log(f"growth {size}: {row}")
     return row
 
@@ -335,7 +328,7 @@ def section(result: dict, plot_name: str) -> str:
                   f"server row's {r['serve_rss_mb']:,.0f} MB, and Chroma's machine needs about "
                   f"{r['chroma_server_rss_mb'] / r['documents']:.2f} MB a document. Ingest stays "
                   f"{r['sentences_per_s']} sentences/s either way; past an hour of ingest, add in batches "
-                  "(`qa add` is incremental, and an interrupted add is repaired, not redone)."]
+                  "(`qa index add` skips what is indexed, and an interrupted add is repaired, not redone)."]
     lines += ["", GROWTH_END]
     return "\n".join(lines)
 
@@ -363,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="measure nothing: refit and rewrite the plot and report from --out's rows")
     args = parser.parse_args(argv)
     if args.render:
-        result = json.loads(args.out.read_text()) | {}
+        result = json.loads(args.out.read_text())
         result |= laws(result["rows"])
     else:
         result = run(tuple(sorted(args.sizes)), args.work, args.server_at or None)

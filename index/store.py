@@ -226,11 +226,10 @@ class Store:
         self.name = collection
         self.client = _client(data_dir, url, timeout)
         try:
-            get = lambda suffix: self.client.get_or_create_collection(  # noqa: E731
-                f"{collection}-{suffix}", metadata={"hnsw:space": "cosine", "embedder": embedder},
-                embedding_function=None,
+            get = lambda suffix, **meta: self.client.get_or_create_collection(  # noqa: E731
+                f"{collection}-{suffix}", metadata={"hnsw:space": "cosine", **meta}, embedding_function=None
             )
-            self.chunks = get("chunks")
+            self.chunks = get("chunks", embedder=embedder)
             self.sentences = get("sentences")
             self.documents = get("documents")
         except Exception as err:
