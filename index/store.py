@@ -125,6 +125,15 @@ def _bound_requests(client, timeout: float) -> None:
         session.timeout = httpx.Timeout(4 * timeout, connect=timeout)
 
 
+#: Candidates Chroma's HNSW search keeps (its default is 100).  Questions
+#: sit far from every sentence (best cosine 0.3-0.5), where a greedy graph
+#: walk stops early: with 100, the exact best sentence of a Python-docs
+#: question was missing from the top 16 in one index build of three, and 1-4
+#: of 528 top-16 hits were lost per build, so one tree gave different
+#: answers from build to build.  With 500: none lost in any build.
+EF_SEARCH = 500
+
+
 @dataclass(frozen=True)
 class Place:
     """Where a sentence sits in the file it came from, so a citation can
@@ -227,11 +236,15 @@ class Store:
         self.client = _client(data_dir, url, timeout)
         try:
             get = lambda suffix, **meta: self.client.get_or_create_collection(  # noqa: E731
-                f"{collection}-{suffix}", metadata={"hnsw:space": "cosine", **meta}, embedding_function=None
+                f"{collection}-{suffix}", configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
+                metadata=meta or None, embedding_function=None
             )
             self.chunks = get("chunks", embedder=embedder)
             self.sentences = get("sentences")
             self.documents = get("documents")
+            for vectors in (self.chunks, self.sentences):
+                if (vectors.configuration_json.get("hnsw") or {}).get("ef_search", EF_SEARCH) < EF_SEARCH:
+                    vectors.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # a store made before
         except Exception as err:
             if url:
                 raise StoreUnavailable(f"Chroma server at {url} failed: {err}") from None
