@@ -115,6 +115,23 @@ def test_passages_hold_the_best_candidates_with_their_neighbours():
     assert [c.span.index for w in tight for c in w] == sorted(c.span.index for w in tight for c in w)
 
 
+def test_a_passage_ends_where_its_section_does(reader):
+    """Read under the neighbouring section's heading, an API description
+    that does not name its object is taken for the neighbour's."""
+    from dataclasses import replace
+
+    from index.store import Place
+
+    sections = [("pathlib", "PurePath.suffixes")] * 2 + [("pathlib", "PurePath.stem")] * 2
+    cands = [replace(c, place=Place(section=s)) for c, s in zip(_doc([
+        "A list of the path's file extensions.", "An empty list when there is none.",
+        "The final path component, without its suffix.", "It may be empty."]), sections)]
+    windows = passages(cands, {id(c): 12 for c in cands}, 12, {"d": 10})
+    assert [[c.span.index for c in w] for w in windows] == [[0, 1], [2, 3]]
+    best = reader.read("How do I get a file name without its extension?", None, cands)[0]
+    assert best.candidate.span.index == 2
+
+
 def _cand(i: int, doc: str = "d") -> Candidate:
     return Candidate(doc, "t", "s", Span(i, 10 * i, 10 * i + 5), f"s{i}", 0.0, (0, doc, i))
 
