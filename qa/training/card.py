@@ -181,11 +181,10 @@ def _rerun(cpu: dict) -> str:
     apart = max(abs(first[k] - again[k]) for k in keys)
     same = "the same int8 file, byte for byte" if rerun["sha256"] == cpu["sha256"] else (
         f"an int8 file with sha256 `{rerun['sha256'][:16]}…`")
+    why = f" ({rerun['note']})" if rerun.get("note") else ""
     return (f" Rerun on {rerun['date']} ({rerun['minutes']} minutes, {rerun['where']}): {same}; on `val.json` "
-            f"{', '.join(_f(again[k]) for k in keys)} (the same four figures), at most {apart:.3f} from the first run's"
-            + (" (with the file unchanged, the gap is the reading code's: it now runs one passage per onnxruntime"
-               " call, and int8 dynamic quantization scales activations per call)."
-               if rerun["sha256"] == cpu["sha256"] else "."))
+            f"{', '.join(_f(again[k]) for k in keys)} (the same four figures), at most {apart:.3f} from the first "
+            f"run's{why}.")
 
 
 def write_card(out: Path, report: dict) -> None:
