@@ -124,3 +124,27 @@ def test_a_store_made_by_another_embedder_is_refused_untouched(tmp_path):
     client.delete_collection("groundqa-chunks")
     client.get_or_create_collection("groundqa-chunks", metadata={"hnsw:space": "cosine"}, embedding_function=None)
     assert Store(tmp_path / "b").chunks.metadata["embedder"] == EMBEDDER_NAME  # empty: claimed
+
+
+def test_vector_search_is_widened_on_new_and_existing_stores(tmp_path):
+    """Chroma's default ef_search (100) lost exact best sentences of real
+    questions; a store made before the wider search gets it when opened,
+    and keeps searching by cosine."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from index.store import EF_SEARCH, Store
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "old" / "chroma"),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    for suffix in ("chunks", "sentences"):
+        made = client.get_or_create_collection(f"groundqa-{suffix}", metadata={"hnsw:space": "cosine"},
+                                               embedding_function=None)
+        assert made.configuration_json["hnsw"]["ef_search"] < EF_SEARCH
+    for store in (Store(tmp_path / "old"), Store(tmp_path / "new")):
+        for vectors in (store.chunks, store.sentences):
+            assert vectors.configuration_json["hnsw"]["ef_search"] == EF_SEARCH
+            assert vectors.configuration_json["hnsw"]["space"] == "cosine"
+        store.sentences.add(ids=["a", "b"], embeddings=[[3.0, 0.0], [0.0, 1.0]], metadatas=[{"doc_id": "d"}] * 2)
+        got = store.sentences.query(query_embeddings=[[1.0, 0.0]], n_results=2)
+        assert got["ids"][0] == ["a", "b"] and abs(got["distances"][0][0]) < 1e-6  # cosine, not L2
