@@ -442,8 +442,11 @@ class Store:
 
     def repair(self) -> list[str]:
         """Drop documents an interrupted ingest left incomplete, and kept
-        files no document names; returns the documents' ids."""
-        got = self.documents.get(where={"complete": False}, include=[])
+        files no document names; returns the documents' ids.  Incomplete is
+        "not marked complete": a process killed inside Chroma's own write of
+        a record can leave it without the flag at all (seen in the kill test
+        of ``tests/test_scale.py``), which a filter on ``False`` misses."""
+        got = self.documents.get(where={"complete": {"$ne": True}}, include=[])
         for doc_id in got["ids"]:
             self.remove(doc_id)
         for path in self._orphan_files():
