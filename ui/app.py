@@ -35,7 +35,7 @@ import gradio as gr  # noqa: E402  (after offline.enforce, on purpose)
 from gradio.utils import get_upload_folder, is_in_or_equal  # noqa: E402
 
 from index.load import MAX_FILE_BYTES  # noqa: E402
-from ui import conversation, render  # noqa: E402
+from ui import conversation, memory, render  # noqa: E402
 from ui.library import ACCEPTED, Library, size_text  # noqa: E402
 from ui.limits import BodyLimit  # noqa: E402
 
@@ -159,6 +159,14 @@ def build(engine) -> gr.Blocks:
         except (OSError, RuntimeError, IndexError):  # file gone, PdfiumError, no such page
             return []
 
+    def answered(question: str, **options):
+        """``engine.answer``, then the buffers it freed go back to the system
+        (``ui.memory``): the server's RSS stays at its resting size."""
+        try:
+            return engine.answer(question, **options)
+        finally:
+            memory.release()
+
     def respond(question: str, turns: list, top_k: float, reader: str, scope: list | None):
         """Outputs: chat, question box, turns, viewer, the kept
         conversation, the notice under the question box."""
@@ -180,8 +188,8 @@ def build(engine) -> gr.Blocks:
         try:
             if reader not in available:
                 raise ValueError(f"reader {reader!r} is not available on this server")
-            result = engine.answer(question, history=history, top_k=int(top_k or default_k),
-                                   reader=reader, documents=scope or None).to_dict()
+            result = answered(question, history=history, top_k=int(top_k or default_k),
+                              reader=reader, documents=scope or None).to_dict()
             del result["retrieved"]  # the chunk texts: not shown, and each session keeps its turns
         except (ValueError, RuntimeError) as err:  # bad input; the store went away (StoreUnavailable)
             turns[-1] = {"question": question, "error": str(err)}
@@ -299,8 +307,8 @@ def build(engine) -> gr.Blocks:
             except json.JSONDecodeError:
                 raise refused("history must be a list of earlier questions, or that list as JSON") from None
         try:
-            return engine.answer(question, history=history or None, top_k=int(top_k or default_k),
-                                 documents=documents or None).to_dict()
+            return answered(question, history=history or None, top_k=int(top_k or default_k),
+                            documents=documents or None).to_dict()
         except (ValueError, RuntimeError) as err:
             raise refused(str(err)) from None
 
