@@ -114,17 +114,22 @@ class Soak:
             self.samples.append((done, rss_mb(self.pid), open_fds(self.pid)))
 
     def summary(self) -> dict:
-        """Growth after warm-up, from the first sample after it to the mean
-        of the last three, and the fitted slope per 1,000 questions."""
+        """Growth after warm-up, from the highest RSS seen until its end to
+        the mean of the last three samples, and the fitted slope per 1,000
+        questions.  The high-water mark, not the last warm-up sample: one
+        answer's large buffers can lift RSS 10-16 MB for a few answers and
+        let it fall again, which is no leak, while a leak passes every level
+        the process has already shown it needs."""
         if len(self.samples) < 4:
             return {"samples": len(self.samples)}
         after = self.samples[-1][0] / 10 if self.warm is None else self.warm
         warm = [s for s in self.samples if s[0] >= after] or self.samples
         xs, rss, fds = zip(*warm)
+        peak = max(mb for done, mb, _ in self.samples if done <= xs[0])
         end = statistics.mean(rss[-3:])
         slope = statistics.linear_regression(xs, rss).slope * 1000 if len(set(xs)) > 1 else 0.0
-        return {"rss_start_mb": round(self.samples[0][1], 1), "warm_questions": xs[0], "rss_warm_mb": round(rss[0], 1),
-                "rss_end_mb": round(end, 1), "rss_growth_pct": round((end - rss[0]) / rss[0] * 100, 2),
+        return {"rss_start_mb": round(self.samples[0][1], 1), "warm_questions": xs[0], "rss_warm_mb": round(peak, 1),
+                "rss_end_mb": round(end, 1), "rss_growth_pct": round((end - peak) / peak * 100, 2),
                 "rss_slope_mb_per_1000": round(slope, 2), "fds_warm": fds[0], "fds_end": fds[-1],
                 "fds_max": max(fds), "samples": len(self.samples),
                 "curve": [[done, round(mb, 1)] for done, mb, _ in self.samples]}
@@ -223,7 +228,7 @@ def engine_soak(work: Path, scale: Scale) -> Row:
                held,
                f"{counts['answered']} answered, {counts['abstained']} abstained, {counts['refused']} refused with "
                f"the documented ValueError; {counts['violations']} contract violations, {counts['crashes']} crashes. "
-               f"RSS {s.get('rss_warm_mb')} → {s.get('rss_end_mb')} MB after warm-up ({s.get('rss_growth_pct')} %, "
+               f"RSS {s.get('rss_warm_mb')} (highest in warm-up) → {s.get('rss_end_mb')} MB after it ({s.get('rss_growth_pct')} %, "
                f"{s.get('rss_slope_mb_per_1000')} MB per 1,000 questions); open files {s.get('fds_warm')} → "
                f"{s.get('fds_end')}; Chroma's files grew {grown} bytes; {len(items) / seconds:.1f} questions/s",
                {"counts": counts, "soak": s, "chroma_growth_bytes": grown, "seconds": round(seconds, 1),
@@ -441,7 +446,7 @@ def served_soak(url: str, pid: int, scale: Scale, texts: dict[str, str], data: P
                counts["crashes"] == counts["violations"] == 0 and s.get("rss_growth_pct", 0) < 5 and grown <= 0,
                f"{counts['answered']} answered, {counts['refused']} refused with the documented error; "
                f"{counts['violations']} contract violations, {counts['crashes']} crashes. Server RSS "
-               f"{s.get('rss_warm_mb')} → {s.get('rss_end_mb')} MB over the {len(items) - s.get('warm_questions', 0)} "
+               f"{s.get('rss_warm_mb')} (highest in warm-up) → {s.get('rss_end_mb')} MB over the {len(items) - s.get('warm_questions', 0)} "
                f"questions after warm-up ({s.get('rss_growth_pct')} %, {s.get('rss_slope_mb_per_1000')} MB per "
                f"1,000), {s.get('rss_start_mb')} → {s.get('rss_warm_mb')} MB during it (the first "
                f"{s.get('warm_questions')}, while Gradio's per-call event queues fill); open files "
