@@ -443,15 +443,18 @@ class Store:
     def repair(self) -> list[str]:
         """Drop documents an interrupted ingest left incomplete, and kept
         files no document names; returns the documents' ids.  Incomplete is
-        "not marked complete": a process killed inside Chroma's own write of
-        a record can leave it without the flag at all (seen in the kill test
-        of ``tests/test_scale.py``), which a filter on ``False`` misses."""
-        got = self.documents.get(where={"complete": {"$ne": True}}, include=[])
-        for doc_id in got["ids"]:
+        every record not marked complete, found as all ids less the complete
+        ones: a process killed inside Chroma's own write of a record can
+        leave it without the flag, or listed by a plain ``get`` but not by a
+        metadata filter (both seen in the kill test of
+        ``tests/test_scale.py``), and a filter on the flag misses it."""
+        complete = set(self.documents.get(where={"complete": True}, include=[])["ids"])
+        incomplete = [i for i in self.documents.get(include=[])["ids"] if i not in complete]
+        for doc_id in incomplete:
             self.remove(doc_id)
         for path in self._orphan_files():
             path.unlink(missing_ok=True)
-        return list(got["ids"])
+        return incomplete
 
     def check(self, repair: bool = False) -> "Check":
         """Verify the store's invariants: every complete document has exactly
