@@ -443,13 +443,9 @@ class Store:
     def repair(self) -> list[str]:
         """Drop documents an interrupted ingest left incomplete, and kept
         files no document names; returns the documents' ids.  Incomplete is
-        every record not marked complete, found as all ids less the complete
-        ones: a process killed inside Chroma's own write of a record can
-        leave it without the flag, or listed by a plain ``get`` but not by a
-        metadata filter (both seen in the kill test of
-        ``tests/test_scale.py``), and a filter on the flag misses it."""
-        complete = set(self.documents.get(where={"complete": True}, include=[])["ids"])
-        incomplete = [i for i in self.documents.get(include=[])["ids"] if i not in complete]
+        "not marked complete": a kill inside Chroma's own write can leave a
+        record without the flag, which a filter on ``False`` misses."""
+        incomplete = self.documents.get(where={"complete": {"$ne": True}}, include=[])["ids"]
         for doc_id in incomplete:
             self.remove(doc_id)
         for path in self._orphan_files():

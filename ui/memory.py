@@ -15,9 +15,9 @@ nothing.
 An answer allocates tens of megabytes of short-lived buffers (the two ONNX
 sessions' activations, Chroma's results) and frees them; glibc keeps the
 freed pages, so the server's RSS sat at the high-water mark of whichever
-answers came before, and stepped up and down by 10-16 MB between answers
-(that noise, not a leak, made the short soak of ``make stress --smoke``
-flaky).  ``malloc_trim`` after each answer hands them back: on the seed,
+answers came before.  ``malloc_trim`` after each answer hands them back
+(RSS still steps by about 10 MB now and then; ``evals.stress`` measures
+growth from the warm-up's high-water mark for that reason): on the seed,
 in one process answering the 78 dev questions three times, RSS 325 -> 262
 MB, for about 1.5 ms of trimming and a few ms more per answer as the pages
 fault back in (p50 113 -> 120 ms).
