@@ -442,15 +442,13 @@ class Store:
 
     def repair(self) -> list[str]:
         """Drop documents an interrupted ingest left incomplete, and kept
-        files no document names; returns the documents' ids.  Incomplete is
-        "not marked complete": a kill inside Chroma's own write can leave a
-        record without the flag, which a filter on ``False`` misses."""
-        incomplete = self.documents.get(where={"complete": {"$ne": True}}, include=[])["ids"]
-        for doc_id in incomplete:
+        files no document names; returns the documents' ids."""
+        got = self.documents.get(where={"complete": False}, include=[])
+        for doc_id in got["ids"]:
             self.remove(doc_id)
         for path in self._orphan_files():
             path.unlink(missing_ok=True)
-        return incomplete
+        return list(got["ids"])
 
     def check(self, repair: bool = False) -> "Check":
         """Verify the store's invariants: every complete document has exactly

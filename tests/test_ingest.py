@@ -60,18 +60,6 @@ def test_an_interrupted_document_is_repaired_on_the_next_ingest(empty_engine, tm
     assert empty_engine.store.sentences.count() == 2
 
 
-def test_a_record_that_lost_its_complete_flag_is_repaired(empty_engine, tmp_path):
-    """A kill inside Chroma's write of a record can leave it with no
-    ``complete`` key at all: neither listed nor left behind."""
-    empty_engine.add([_write(tmp_path / "lost.txt", "One sentence here. Another one there.\n"),
-                      _write(tmp_path / "kept.txt", "A third sentence. And a fourth.\n")])
-    empty_engine.store.documents.update(ids=["lost"], metadatas=[{"complete": None}])  # None deletes the key
-    assert "complete" not in empty_engine.store.documents.get(ids=["lost"], include=["metadatas"])["metadatas"][0]
-    assert [d.doc_id for d in empty_engine.documents()] == ["kept"]
-    assert empty_engine.repair() == ["lost"]
-    assert empty_engine.check().problems == [] and empty_engine.store.sentences.count() == 2
-
-
 def _problems(engine, repair=False):
     return [(p.doc_id, p.what.split(":")[0]) for p in engine.check(repair).problems]
 

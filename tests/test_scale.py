@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,21 @@ def kill_when_writing(data: Path, corpus: Path, delay: float) -> bool:
             proc.wait()
 
 
+def unapplied_writes(data: Path) -> int:
+    """Writes Chroma has logged for the documents collection but not yet
+    applied to its records.  A kill can land between the two: a removal's
+    delete is then in the log while a reader still lists the record, and
+    the next process to write applies it, finishing that removal before
+    anything of ours runs.  Read from Chroma's own tables (its log,
+    ``embeddings_queue``, and each segment's ``max_seq_id``)."""
+    with closing(sqlite3.connect(data / "chroma" / "chroma.sqlite3")) as db:
+        return db.execute(
+            "SELECT count(*) FROM embeddings_queue q JOIN collections c ON q.topic LIKE '%/' || c.id "
+            "JOIN segments s ON s.collection = c.id AND s.scope = 'METADATA' "
+            "LEFT JOIN max_seq_id m ON m.segment_id = s.id "
+            "WHERE c.name LIKE '%-documents' AND q.seq_id > coalesce(m.seq_id, 0)").fetchone()[0]
+
+
 def snapshot(data: Path) -> dict:
     """What the store holds, read directly: complete and incomplete document
     records and the chunk and sentence entries per document."""
@@ -139,16 +156,19 @@ def test_a_killed_ingest_resumes_to_the_same_index_as_a_clean_one(corpus, clean,
     assert kills[-1][1], f"no kill caught a document half-written: {kills}"
     # killed a moment later, it is usually still writing (its one batch of sentences takes about a second)
     assert kill_when_writing(data, corpus, 0.3), "the ingest finished before it could be killed"
+    unapplied = unapplied_writes(data)
     last = snapshot(data)
     check(last)
     kills.append((len(last["counts"]), last["incomplete"]))
-    print(f"\nafter each kill (complete documents, incomplete ones): {kills}")
+    print(f"\nafter each kill (complete documents, incomplete ones): {kills}; unapplied writes: {unapplied}")
 
     resumed = qa(data, "index", "add", "--json", str(corpus))
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads(resumed.stdout)
     assert sorted(report["added"] + report["unchanged"]) == sorted(clean)
-    assert sorted(report["repaired"]) == sorted(last["incomplete"])
+    assert set(report["repaired"]) <= set(last["incomplete"])
+    finished_by_chroma = set(last["incomplete"]) - set(report["repaired"])
+    assert len(finished_by_chroma) <= unapplied, (finished_by_chroma, unapplied)
     assert set(report["repaired"]) <= set(report["added"])
 
     final = snapshot(data)
