@@ -36,6 +36,7 @@ from evals import crash, generated
 from evals.served import UiSession, call_api, qa_serve
 from index.segment import Span
 from qa.settings import PROJECT_ROOT, Settings
+from ui import memory
 
 SEED_QUESTIONS = PROJECT_ROOT / "evals" / "data" / "seed_dev.jsonl"
 REPORT = PROJECT_ROOT / "docs" / "robustness.md"
@@ -110,7 +111,13 @@ class Soak:
     samples: list = field(default_factory=list)  # (questions done, RSS MB, fds)
 
     def sample(self, done: int) -> None:
+        """In the soak's own process the heap's free pages go back first,
+        as ``qa serve`` gives them back after each answer: RSS then counts
+        memory still held (where a leak shows), not the pages glibc keeps
+        after the largest question so far."""
         if done % self.every == 0:
+            if self.pid == os.getpid():
+                memory.release()
             self.samples.append((done, rss_mb(self.pid), open_fds(self.pid)))
 
     def summary(self) -> dict:
