@@ -4,7 +4,8 @@ half-indexed document behind.
 * ``<name>-chunks``: llama-index nodes (through ``ChromaVectorStore``), what
   dense retrieval searches;
 * ``<name>-sentences``: one entry per sentence with its embedding and offsets,
-  what the answerer scores and cites.  The text is left out: it is the
+  what the answerer scores and cites (a local store's answering process
+  reads them from a compact copy, ``index.sentences``).  The text is left out: it is the
   document's text at those offsets, and Chroma would index it for full-text
   search: with it, writing 9,820 sentences took 5.9 s instead of 2.2 s;
 * ``<name>-documents``: one entry per document holding its full text and
@@ -272,12 +273,12 @@ class Store:
         return ChromaVectorStore(chroma_collection=self.chunks)
 
     def load_vectors(self) -> None:
-        """Have Chroma load the chunk and sentence vector indexes now.  The
-        local store reads a collection's whole index on its first read (the
-        494-document Python docs: 0.26 s), in Rust, without holding the GIL,
-        so a thread doing it overlaps Python imports (``Engine(preload=True)``)."""
-        for vectors in (self.chunks, self.sentences):
-            vectors.get(limit=1, include=[])
+        """Have Chroma load the chunk collection's vector index now.  The
+        local store reads a collection's whole index on its first read, in
+        Rust, without holding the GIL, so a thread doing it overlaps Python
+        imports (``Engine(preload=True)``).  Sentences are searched in their
+        own copy (``index.sentences``)."""
+        self.chunks.get(limit=1, include=[])
 
     # reading -----------------------------------------------------------------
     def revision(self) -> str:
@@ -329,14 +330,6 @@ class Store:
             if len(got["ids"]) < self.batch * 5:
                 return nodes
             offset += len(got["ids"])
-
-    def sentence_entries(self, keys: list[str]) -> dict[str, tuple[np.ndarray, Place]]:
-        """Each sentence's vector and where it sits in its file, in one read."""
-        if not keys:
-            return {}
-        got = self.sentences.get(ids=keys, include=["embeddings", "metadatas"])
-        return {i: (np.asarray(e, dtype=np.float32), Place.from_metadata(m))
-                for i, e, m in zip(got["ids"], got["embeddings"], got["metadatas"])}
 
     def file(self, doc_id: str) -> Path | None:
         """The kept copy of a complete document's PDF, or None (plain text,

@@ -108,6 +108,7 @@ def ask(obj: Context, question, as_json, k, mode, history, documents):
 def chat(obj: Context, k):
     """A conversation in the terminal; follow-up questions use the history."""
     from qa.engine import AnswerTimeout
+    from ui.memory import release
 
     obj.answering = True
     history: list[str] = []
@@ -124,6 +125,8 @@ def chat(obj: Context, k):
         except (ValueError, AnswerTimeout) as err:
             click.echo(f"Error: {err}", err=True)
             continue
+        finally:
+            release()  # a long session, like `qa serve`: the answer's buffers go back (ui/memory.py)
         click.echo(result.render() + "\n")
         history.append(question)
 

@@ -90,6 +90,7 @@ class Engine:
         self._lock = threading.RLock()
         self._callbacks = CallbackManager()  # one for every retriever (see HybridRetriever)
         self._lexical = None
+        self._sentences = None
         self._revision = None
         self._documents: tuple[str | None, list] = (None, [])
         if s.seed:
@@ -171,7 +172,9 @@ class Engine:
         return self.store.document(doc_id)
 
     def lexical(self):
-        """The BM25 index for the store's current revision (whoever changed it)."""
+        """The BM25 index for the store's current revision (whoever changed
+        it); the sentence search (:meth:`sentences`) follows the same revision."""
+        from index.sentences import ChromaSentences, SentenceVectors
         from qa.retrieve import LexicalIndex
 
         with self._lock:
@@ -179,9 +182,20 @@ class Engine:
             if revision != self._revision or self._lexical is None:
                 self._lexical = LexicalIndex.open(self.store, self.settings.data_dir / "lexical",
                                                   max(self.settings.top_k, 20))
+                self._sentences = (ChromaSentences(self.store) if self.settings.chroma_url else
+                                   SentenceVectors.open(self.store, self.settings.data_dir / "sentences"))
                 self._revision = revision
                 self._retrievers = {}
             return self._lexical
+
+    def sentences(self):
+        """Where questions find sentences and candidates their vectors and
+        places: for a local store its int8 copy (``index.sentences``), so
+        Chroma never loads the sentence index into this process; for a
+        server, the server."""
+        with self._lock:
+            self.lexical()
+            return self._sentences
 
     def retriever(self, top_k: int, mode: str = "hybrid", documents: frozenset[str] | None = None):
         """The retriever for ``top_k`` and ``mode``, kept per store revision;
@@ -189,15 +203,16 @@ class Engine:
         since the combinations are endless."""
         from qa.retrieve import HybridRetriever
 
-        lexical = self.lexical()
-        if documents:
-            return HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode,
-                                   callback_manager=self._callbacks, documents=documents)
-        key = (top_k, mode)
-        if key not in self._retrievers:
-            self._retrievers[key] = HybridRetriever(self.vector_index, self.store.sentences, lexical, top_k, mode,
-                                                    callback_manager=self._callbacks)
-        return self._retrievers[key]
+        with self._lock:
+            lexical, sentences = self.lexical(), self._sentences
+            if documents:
+                return HybridRetriever(self.vector_index, sentences, lexical, top_k, mode,
+                                       callback_manager=self._callbacks, documents=documents)
+            key = (top_k, mode)
+            if key not in self._retrievers:
+                self._retrievers[key] = HybridRetriever(self.vector_index, sentences, lexical, top_k, mode,
+                                                        callback_manager=self._callbacks)
+            return self._retrievers[key]
 
     def check_documents(self, documents) -> frozenset[str] | None:
         """The doc_ids a question is restricted to, or None for all of them
@@ -276,7 +291,7 @@ class Engine:
         t1 = time.perf_counter()
         _within(budget, t1 - t0, "retrieval")
         keys = sorted({f"{n.node.metadata['doc_id']}@{s.index}" for n in nodes for s in spans_of(n.node)})
-        entries = self.store.sentence_entries(keys)
+        entries = retriever.sentences.entries(keys)
         vectors = {key: vector for key, (vector, _) in entries.items()}
         places = {key: place for key, (_, place) in entries.items()}
         candidates = score_candidates(question, context, qvec, nodes, vectors, retriever.lexical.stats, places)

@@ -154,8 +154,8 @@ class LexicalIndex:
 
 
 class SentenceDenseRetriever(BaseRetriever):
-    """Dense search over single sentences (Chroma's sentence collection),
-    reported as the chunks that hold the best sentences.
+    """Dense search over single sentences (``index.sentences``), reported as
+    the chunks that hold the best sentences.
 
     Whole-chunk vectors blur a chunk's several topics; a question usually
     matches one sentence, so ranking chunks by their best sentence finds the
@@ -169,17 +169,15 @@ class SentenceDenseRetriever(BaseRetriever):
         self.lexical = lexical
         self.top_k = top_k
         self.fanout = fanout
-        self.where = {"doc_id": {"$in": sorted(documents)}} if documents else None
+        self.documents = documents
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         if self.lexical.size == 0:
             return []
-        got = self.sentences.query(query_embeddings=[query_bundle.embedding], n_results=self.top_k * self.fanout,
-                                   where=self.where, include=["metadatas", "distances"])
         best: dict[str, NodeWithScore] = {}
-        for meta, distance in zip(got["metadatas"][0], got["distances"][0]):
-            for node in self.lexical.chunks_holding(meta["doc_id"], int(meta["index"])):
-                score = 1.0 - float(distance)
+        for doc_id, index, score in self.sentences.nearest(query_bundle.embedding, self.top_k * self.fanout,
+                                                           self.documents):
+            for node in self.lexical.chunks_holding(doc_id, index):
                 if node.node_id not in best or best[node.node_id].score < score:
                     best[node.node_id] = NodeWithScore(node=node, score=score)
         return sorted(best.values(), key=lambda n: -n.score)[: self.top_k]
@@ -238,6 +236,7 @@ class HybridRetriever(BaseRetriever):
         self.top_k = top_k
         self.mode = mode
         self.lexical = lexical
+        self.sentences = sentences
         self.empty = lexical.size == 0
         only = None
         if documents:

@@ -105,7 +105,7 @@ def test_stored_rects_cover_the_sentence_and_nothing_outside_its_lines(corpus, d
     kept = engine.store.file(doc_id)
     layout = load_bytes(kept.read_bytes(), kept, doc_id).layout
     sample = random.Random(doc_id).sample([s for s in spans if s.end - s.start > 20], 20)
-    places = engine.store.sentence_entries([f"{doc_id}@{s.index}" for s in sample])
+    places = engine.sentences().entries([f"{doc_id}@{s.index}" for s in sample])
     pdf = pdfium.PdfDocument(str(kept))
     try:
         for span in sample:

@@ -1,0 +1,198 @@
+"""The sentence vectors a question is answered from: nearest sentences and
+the candidates' vectors and places.
+
+A local Chroma store loads a collection's whole HNSW index into the process
+on its first read.  For the sentence collection of the 494-document Python
+docs that is 80,878 float32 vectors and their graph: 169 MB of the 576 MB a
+serving process held after its first answer, and 0.3 s of a cold ``qa ask``.
+:class:`SentenceVectors` answers the same two questions from a compact copy
+beside the store, mapped into memory: the vectors as int8 with one scale per
+row (31 MB for those 80,878), searched exactly (10 ms a question on 2 cores;
+HNSW's approximate walk lost best sentences, see ``index.store.EF_SEARCH``),
+and each sentence's place as one line of JSON, read by offset.  Like the
+lexical index, the copy is derived from the store, saved per store revision
+and rebuilt when the revision changes, so Chroma stays the one record.
+
+With a Chroma server the vectors live in the server's process, not ours:
+:class:`ChromaSentences` asks the collection, as before.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from index.store import Place
+
+#: Rows converted to float32 at a time while searching (12 MB of scratch).
+BLOCK = 8192
+
+
+def _key(doc_id: str, index: int) -> str:
+    return f"{doc_id}@{index}"
+
+
+def _split(key: str) -> tuple[str, int]:
+    doc_id, _, index = key.rpartition("@")
+    return doc_id, int(index)
+
+
+class ChromaSentences:
+    """The store's sentence collection, searched where Chroma keeps it."""
+
+    def __init__(self, store):
+        self.collection = store.sentences
+
+    def nearest(self, query: np.ndarray, n: int, documents: frozenset[str] | None = None) -> list[tuple[str, int, float]]:
+        """The ``n`` sentences closest to ``query``: (doc_id, index, cosine), best first."""
+        where = {"doc_id": {"$in": sorted(documents)}} if documents else None
+        got = self.collection.query(query_embeddings=[np.asarray(query, dtype=np.float32)], n_results=n, where=where,
+                                    include=["metadatas", "distances"])
+        return [(m["doc_id"], int(m["index"]), 1.0 - float(d)) for m, d in zip(got["metadatas"][0], got["distances"][0])]
+
+    def entries(self, keys: list[str]) -> dict[str, tuple[np.ndarray, Place]]:
+        """Each ``doc_id@index`` sentence's vector and place, in one read."""
+        if not keys:
+            return {}
+        got = self.collection.get(ids=keys, include=["embeddings", "metadatas"])
+        return {i: (np.asarray(e, dtype=np.float32), Place.from_metadata(m))
+                for i, e, m in zip(got["ids"], got["embeddings"], got["metadatas"])}
+
+
+class SentenceVectors:
+    """The int8 copy of a local store's sentence collection (see the module
+    docstring).  Rows are sorted by document, then sentence index."""
+
+    FILES = ("vectors.npy", "scales.npy", "owners.npy", "indexes.npy", "offsets.npy", "places.jsonl", "docs.json")
+
+    def __init__(self, path: Path):
+        self.vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        self.scales = np.load(path / "scales.npy", mmap_mode="r")
+        self.owners = np.load(path / "owners.npy", mmap_mode="r")
+        self.indexes = np.load(path / "indexes.npy", mmap_mode="r")
+        self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
+        docs = json.loads((path / "docs.json").read_text())
+        self.doc_ids: list[str] = docs["ids"]
+        self.bounds: list[int] = docs["bounds"]  # rows of document k: bounds[k] to bounds[k + 1]
+        self.number = {d: k for k, d in enumerate(self.doc_ids)}
+        with open(path / "places.jsonl", "rb") as f:
+            self.places = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(f.fileno()).st_size else b""
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    # reading -----------------------------------------------------------------
+    def nearest(self, query: np.ndarray, n: int, documents: frozenset[str] | None = None) -> list[tuple[str, int, float]]:
+        """The ``n`` sentences closest to ``query`` by cosine, exactly:
+        (doc_id, index, cosine), best first."""
+        if not len(self):
+            return []
+        query = np.asarray(query, dtype=np.float32)
+        scores = np.empty(len(self), dtype=np.float32)
+        for lo in range(0, len(self), BLOCK):
+            scores[lo : lo + BLOCK] = self.vectors[lo : lo + BLOCK].astype(np.float32) @ query
+        scores *= self.scales
+        if documents:
+            allowed = np.zeros(len(self.doc_ids), dtype=bool)
+            allowed[[self.number[d] for d in documents if d in self.number]] = True
+            scores[~allowed[self.owners]] = -np.inf
+        n = min(n, int(np.isfinite(scores).sum()))
+        if n <= 0:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.doc_ids[self.owners[r]], int(self.indexes[r]), float(scores[r])) for r in top]
+
+    def row(self, doc_id: str, index: int) -> int | None:
+        k = self.number.get(doc_id)
+        if k is None:
+            return None
+        lo, hi = self.bounds[k], self.bounds[k + 1]
+        r = lo + int(np.searchsorted(self.indexes[lo:hi], index))
+        return r if r < hi and self.indexes[r] == index else None
+
+    def entries(self, keys: list[str]) -> dict[str, tuple[np.ndarray, Place]]:
+        """Each ``doc_id@index`` sentence's vector (dequantized) and place."""
+        out = {}
+        for key in keys:
+            r = self.row(*_split(key))
+            if r is not None:
+                meta = json.loads(self.places[self.offsets[r] : self.offsets[r + 1]])
+                out[key] = (self.vectors[r].astype(np.float32) * self.scales[r], Place.from_metadata(meta))
+        return out
+
+    # building ----------------------------------------------------------------
+    @classmethod
+    def build(cls, store, path: Path) -> "SentenceVectors":
+        """Read every sentence of ``store`` and write the copy to ``path``
+        (a fresh folder renamed into place, so a reader never sees half)."""
+        keys: list[tuple[str, int]] = []
+        vectors, metas = [], []
+        offset, page = 0, store.batch * 5
+        while True:
+            got = store.sentences.get(include=["embeddings", "metadatas"], limit=page, offset=offset)
+            for meta, vector in zip(got["metadatas"], got["embeddings"]):
+                keys.append((meta["doc_id"], int(meta["index"])))
+                vectors.append(np.asarray(vector, dtype=np.float32))
+                metas.append(Place.from_metadata(meta).metadata())
+            if len(got["ids"]) < page:
+                break
+            offset += len(got["ids"])
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+        matrix = np.stack([vectors[i] for i in order]) if order else np.zeros((0, 1), dtype=np.float32)
+        scales = np.abs(matrix).max(axis=1) / 127.0 if len(matrix) else np.zeros(0, dtype=np.float32)
+        scales[scales == 0] = 1.0
+        quantized = np.clip(np.rint(matrix / scales[:, None]), -127, 127).astype(np.int8)
+        doc_ids: list[str] = []
+        bounds: list[int] = []
+        owners = np.zeros(len(order), dtype=np.int32)
+        for row, i in enumerate(order):
+            doc_id = keys[i][0]
+            if not doc_ids or doc_ids[-1] != doc_id:
+                doc_ids.append(doc_id)
+                bounds.append(row)
+            owners[row] = len(doc_ids) - 1
+        bounds.append(len(order))
+        lines = [json.dumps(metas[i], ensure_ascii=False, separators=(",", ":")).encode() for i in order]
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(line) for line in lines])
+
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        np.save(tmp / "vectors.npy", quantized)
+        np.save(tmp / "scales.npy", scales.astype(np.float32))
+        np.save(tmp / "owners.npy", owners)
+        np.save(tmp / "indexes.npy", np.array([keys[i][1] for i in order], dtype=np.int32))
+        np.save(tmp / "offsets.npy", offsets)
+        (tmp / "places.jsonl").write_bytes(b"".join(lines))
+        (tmp / "docs.json").write_text(json.dumps({"ids": doc_ids, "bounds": bounds}))
+        try:
+            tmp.rename(path)
+        except OSError:  # another process saved the same revision first
+            shutil.rmtree(tmp, ignore_errors=True)
+        return cls(path)
+
+    @classmethod
+    def open(cls, store, cache_dir: Path) -> "SentenceVectors":
+        """The copy for the store's current revision: from ``cache_dir`` when
+        saved there, else built and saved (older revisions are deleted)."""
+        import hashlib
+
+        key = hashlib.sha1(f"{store.location}|{store.name}|{store.revision()}".encode()).hexdigest()[:16]
+        path = cache_dir / f"{store.name}-{key}"
+        if all((path / name).is_file() for name in cls.FILES):
+            try:
+                return cls(path)
+            except (OSError, ValueError, KeyError):
+                shutil.rmtree(path, ignore_errors=True)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob(f"{store.name}-*"):
+            if old != path:
+                shutil.rmtree(old, ignore_errors=True)
+        return cls.build(store, path)
