@@ -31,6 +31,7 @@ from index.embed import MiniLMEmbedding
 from index.load import Document, LoadError, discover, doc_id_for, load_bytes, read_file
 from index.outline import Outline
 from index.segment import Span, document_spans
+from index.sentences import SentenceVectors
 from index.store import Entries, Place, Store
 
 
@@ -327,8 +328,11 @@ def load_path(path: Path, root: Path | None, name: str | None = None,
 
 class Indexer:
     def __init__(self, store: Store, embedder: MiniLMEmbedding, chunk_tokens: int = 200,
-                 chunk_overlap: int = 1, batch_sentences: int = 2048):
+                 chunk_overlap: int = 1, batch_sentences: int = 2048, shards: Path | None = None):
+        """``shards``: where to write each document's sentence shard
+        (``index.sentences``; a local store's), or None."""
         self.store = store
+        self.shards = shards
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.chunk_overlap = chunk_overlap
@@ -465,6 +469,10 @@ class Indexer:
     def _write(self, batch: list[tuple[Entries, bool]], report: IngestReport, tracker: Tracker) -> None:
         started = time.perf_counter()
         self.store.write([e for e, _ in batch], replacing=[e.doc.doc_id for e, replaces in batch if replaces])
+        if self.shards is not None:
+            for e, _ in batch:
+                SentenceVectors.save_document(self.shards, e.doc.doc_id, e.doc.sha256, [s.index for s in e.spans],
+                                              e.sentence_vectors, e.places or [Place()] * len(e.spans))
         tracker.wrote(sum(len(e.spans) for e, _ in batch), time.perf_counter() - started)
         for e, replaces in batch:
             (report.replaced if replaces else report.added).append(e.doc.doc_id)

@@ -13,6 +13,13 @@ and each sentence's place as one line of JSON, read by offset.  Like the
 lexical index, the copy is derived from the store, saved per store revision
 and rebuilt when the revision changes, so Chroma stays the one record.
 
+The copy is put together from one small file per document (a shard), which
+the indexer writes beside the store as it writes the document to Chroma, so
+a rebuild reads no vectors back from Chroma: read back, the 494 documents'
+80,878 vectors took 9 s and 1.1 GB.  A document without its shard (a store
+made before shards, a process killed between the two writes) is read from
+Chroma once and its shard written then.
+
 With a Chroma server the vectors live in the server's process, not ours:
 :class:`ChromaSentences` asks the collection, as before.
 """
@@ -31,10 +38,6 @@ from index.store import Place
 
 #: Rows converted to float32 at a time while searching (12 MB of scratch).
 BLOCK = 8192
-
-
-def _key(doc_id: str, index: int) -> str:
-    return f"{doc_id}@{index}"
 
 
 def _split(key: str) -> tuple[str, int]:
@@ -127,51 +130,68 @@ class SentenceVectors:
         return out
 
     # building ----------------------------------------------------------------
-    @classmethod
-    def build(cls, store, path: Path) -> "SentenceVectors":
-        """Read every sentence of ``store`` and write the copy to ``path``
-        (a fresh folder renamed into place, so a reader never sees half)."""
-        keys: list[tuple[str, int]] = []
-        vectors, metas = [], []
-        offset, page = 0, store.batch * 5
-        while True:
-            got = store.sentences.get(include=["embeddings", "metadatas"], limit=page, offset=offset)
-            for meta, vector in zip(got["metadatas"], got["embeddings"]):
-                keys.append((meta["doc_id"], int(meta["index"])))
-                vectors.append(np.asarray(vector, dtype=np.float32))
-                metas.append(Place.from_metadata(meta).metadata())
-            if len(got["ids"]) < page:
-                break
-            offset += len(got["ids"])
-        order = sorted(range(len(keys)), key=lambda i: keys[i])
-        matrix = np.stack([vectors[i] for i in order]) if order else np.zeros((0, 1), dtype=np.float32)
+    @staticmethod
+    def save_document(folder: Path, doc_id: str, sha256: str, indexes, vectors: np.ndarray, places) -> None:
+        """Write one document's shard: its sentences' ``indexes``, float32
+        ``vectors`` and :class:`~index.store.Place` records, in that order."""
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(indexes), -1)
         scales = np.abs(matrix).max(axis=1) / 127.0 if len(matrix) else np.zeros(0, dtype=np.float32)
         scales[scales == 0] = 1.0
-        quantized = np.clip(np.rint(matrix / scales[:, None]), -127, 127).astype(np.int8)
-        doc_ids: list[str] = []
-        bounds: list[int] = []
-        owners = np.zeros(len(order), dtype=np.int32)
-        for row, i in enumerate(order):
-            doc_id = keys[i][0]
-            if not doc_ids or doc_ids[-1] != doc_id:
-                doc_ids.append(doc_id)
-                bounds.append(row)
-            owners[row] = len(doc_ids) - 1
-        bounds.append(len(order))
-        lines = [json.dumps(metas[i], ensure_ascii=False, separators=(",", ":")).encode() for i in order]
-        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(line) for line in lines])
+        lines = [json.dumps(p.metadata(), ensure_ascii=False, separators=(",", ":")).encode() for p in places]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / _shard_name(doc_id, sha256)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
+        np.savez(tmp, vectors=np.clip(np.rint(matrix / scales[:, None]), -127, 127).astype(np.int8),
+                 scales=scales.astype(np.float32), indexes=np.asarray(indexes, dtype=np.int32),
+                 lengths=np.array([len(line) for line in lines], dtype=np.int64),
+                 places=np.frombuffer(b"".join(lines), dtype=np.uint8))
+        os.replace(tmp, path)
+
+    @classmethod
+    def _fetch(cls, store, folder: Path, doc) -> None:
+        """A document's shard from its sentences in Chroma."""
+        got = store.sentences.get(where={"doc_id": doc.doc_id}, include=["embeddings", "metadatas"])
+        rows = sorted(zip((int(m["index"]) for m in got["metadatas"]), got["embeddings"], got["metadatas"]),
+                      key=lambda row: row[0])
+        cls.save_document(folder, doc.doc_id, doc.sha256, [i for i, _, _ in rows],
+                          np.array([v for _, v, _ in rows], dtype=np.float32), [Place.from_metadata(m) for _, _, m in rows])
+
+    @classmethod
+    def build(cls, store, path: Path, shards: Path) -> "SentenceVectors":
+        """Put the copy for the store's complete documents together from their
+        shards in ``shards`` (fetching any missing from Chroma) and write it to
+        ``path``, a fresh folder renamed into place, so no reader sees half."""
+        docs = store.list()
+        parts = []
+        for doc in docs:
+            name = shards / _shard_name(doc.doc_id, doc.sha256)
+            if not name.is_file():
+                cls._fetch(store, shards, doc)
+            with np.load(name) as shard:
+                parts.append({key: shard[key] for key in shard.files})
+        wanted = {_shard_name(d.doc_id, d.sha256) for d in docs}
+        for old in shards.glob("*.npz") if shards.is_dir() else ():
+            if old.name not in wanted:
+                old.unlink(missing_ok=True)
+        count = lambda key, dtype: (np.concatenate([p[key] for p in parts]) if parts  # noqa: E731
+                                    else np.zeros(0, dtype=dtype))
+        vectors = np.concatenate([p["vectors"] for p in parts]) if parts else np.zeros((0, 1), dtype=np.int8)
+        lengths = count("lengths", np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(lengths)
+        bounds = np.zeros(len(parts) + 1, dtype=np.int64)
+        bounds[1:] = np.cumsum([len(p["indexes"]) for p in parts])
 
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        np.save(tmp / "vectors.npy", quantized)
-        np.save(tmp / "scales.npy", scales.astype(np.float32))
-        np.save(tmp / "owners.npy", owners)
-        np.save(tmp / "indexes.npy", np.array([keys[i][1] for i in order], dtype=np.int32))
+        np.save(tmp / "vectors.npy", vectors)
+        np.save(tmp / "scales.npy", count("scales", np.float32))
+        np.save(tmp / "owners.npy", np.repeat(np.arange(len(parts), dtype=np.int32), np.diff(bounds)))
+        np.save(tmp / "indexes.npy", count("indexes", np.int32))
         np.save(tmp / "offsets.npy", offsets)
-        (tmp / "places.jsonl").write_bytes(b"".join(lines))
-        (tmp / "docs.json").write_text(json.dumps({"ids": doc_ids, "bounds": bounds}))
+        (tmp / "places.jsonl").write_bytes(count("places", np.uint8).tobytes())
+        (tmp / "docs.json").write_text(json.dumps({"ids": [d.doc_id for d in docs], "bounds": bounds.tolist()}))
         try:
             tmp.rename(path)
         except OSError:  # another process saved the same revision first
@@ -181,7 +201,8 @@ class SentenceVectors:
     @classmethod
     def open(cls, store, cache_dir: Path) -> "SentenceVectors":
         """The copy for the store's current revision: from ``cache_dir`` when
-        saved there, else built and saved (older revisions are deleted)."""
+        saved there, else built from the shards in :func:`shard_folder` and
+        saved (older revisions are deleted)."""
         import hashlib
 
         key = hashlib.sha1(f"{store.location}|{store.name}|{store.revision()}".encode()).hexdigest()[:16]
@@ -195,4 +216,17 @@ class SentenceVectors:
         for old in cache_dir.glob(f"{store.name}-*"):
             if old != path:
                 shutil.rmtree(old, ignore_errors=True)
-        return cls.build(store, path)
+        return cls.build(store, path, shard_folder(cache_dir, store.name))
+
+
+def shard_folder(cache_dir: Path, collection: str) -> Path:
+    """Where the indexer writes a collection's per-document shards."""
+    return cache_dir / f"{collection}.documents"
+
+
+def _shard_name(doc_id: str, sha256: str) -> str:
+    import hashlib
+
+    from index.store import EMBEDDER_NAME
+
+    return hashlib.sha1(f"{EMBEDDER_NAME}|{doc_id}|{sha256}".encode()).hexdigest()[:24] + ".npz"

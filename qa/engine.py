@@ -75,11 +75,13 @@ class Engine:
 
         from index.embed import MiniLMEmbedding
         from index.ingest import Indexer
+        from index.sentences import shard_folder
 
         self.embedder = MiniLMEmbedding()
         if preload:
             _background(self.embedder._load, "embedder-warm")
-        self.indexer = Indexer(self.store, self.embedder, s.chunk_tokens, s.chunk_overlap)
+        self.indexer = Indexer(self.store, self.embedder, s.chunk_tokens, s.chunk_overlap,
+                               shards=None if s.chroma_url else shard_folder(self._sentence_dir, s.collection))
         # Nodes reach the index already chunked (index.chunk), so its only
         # transformation is the embedder; llama-index's default, a
         # SentenceSplitter, would load tiktoken (0.2 s) on every cold start.
@@ -95,6 +97,10 @@ class Engine:
         self._documents: tuple[str | None, list] = (None, [])
         if s.seed:
             self._seed_once()
+
+    @property
+    def _sentence_dir(self) -> Path:
+        return self.settings.data_dir / "sentences"
 
     # corpus ------------------------------------------------------------------
     def _seed_marker(self) -> Path:
@@ -183,7 +189,7 @@ class Engine:
                 self._lexical = LexicalIndex.open(self.store, self.settings.data_dir / "lexical",
                                                   max(self.settings.top_k, 20))
                 self._sentences = (ChromaSentences(self.store) if self.settings.chroma_url else
-                                   SentenceVectors.open(self.store, self.settings.data_dir / "sentences"))
+                                   SentenceVectors.open(self.store, self._sentence_dir))
                 self._revision = revision
                 self._retrievers = {}
             return self._lexical

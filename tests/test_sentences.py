@@ -61,15 +61,45 @@ def test_a_search_narrowed_to_documents_stays_in_them(engine):
     assert copy.nearest(query, 10, frozenset({"no-such-doc"})) == []
 
 
+def _copies(engine) -> list:
+    return sorted((engine.settings.data_dir / "sentences").glob(f"{engine.settings.collection}-*"))
+
+
 def test_the_copy_follows_the_store_and_replaces_its_older_revision(engine, tmp_path):
     first = engine.sentences()
-    folder = engine.settings.data_dir / "sentences"
-    before = list(folder.iterdir())
+    before = _copies(engine)
     (tmp_path / "extra.txt").write_text("Chroma keeps a vector per sentence. The copy is rebuilt when the store changes.")
     report = engine.add([tmp_path / "extra.txt"])
     second = engine.sentences()
     assert second is not first and len(second) == len(first) + 2
-    after = list(folder.iterdir())
+    after = _copies(engine)
     assert len(before) == len(after) == 1 and before != after  # the old revision's copy is gone
     engine.remove(report.added[0])
     assert len(engine.sentences()) == len(first)
+
+
+def test_a_copy_is_built_from_the_shards_ingest_wrote_or_else_from_chroma(engine, tmp_path, monkeypatch):
+    from index.sentences import shard_folder
+
+    shards = shard_folder(engine.settings.data_dir / "sentences", engine.settings.collection)
+    written = sorted(p.name for p in shards.glob("*.npz"))
+    assert len(written) == len(engine.documents())  # one per document, and the removed one's is gone
+    query = engine.embedder.embed(["What does the library detect?"])[0]
+    keys = [f"{d.doc_id}@1" for d in engine.documents()]
+    expected = engine.sentences().nearest(query, 10), engine.sentences().entries(keys)
+
+    # From the shards alone: Chroma's sentence collection is not read.
+    fetched = []
+    monkeypatch.setattr(SentenceVectors, "_fetch", classmethod(lambda cls, *a: fetched.append(a)))
+    rebuilt = SentenceVectors.build(engine.store, tmp_path / "from-shards", shards)
+    assert fetched == [] and rebuilt.nearest(query, 10) == expected[0]
+    monkeypatch.undo()
+
+    # A store made before shards: each document is read from Chroma once.
+    for shard in shards.glob("*.npz"):
+        shard.unlink()
+    again = SentenceVectors.build(engine.store, tmp_path / "from-chroma", shards)
+    assert sorted(p.name for p in shards.glob("*.npz")) == written
+    assert again.nearest(query, 10) == expected[0]
+    assert {k: (v.tolist(), p) for k, (v, p) in again.entries(keys).items()} == {
+        k: (v.tolist(), p) for k, (v, p) in expected[1].items()}
