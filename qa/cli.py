@@ -17,8 +17,8 @@ from qa.settings import Settings
 
 
 class Context:
-    """Lazily opens the Engine so ``qa --help`` stays instant.  A command
-    that answers sets ``answering`` first: its Engine preloads the models."""
+    """Lazily opens the Engine so ``qa --help`` stays instant.  ``qa ask``
+    and ``qa chat`` set ``answering`` first: their Engine preloads the models."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -230,7 +230,6 @@ def serve(obj: Context, host, port):
     limit_arenas()  # before Gradio, the Engine and their threads start
     from ui.app import launch
 
-    obj.answering = True
     for doc_id in obj.engine.repair():
         click.echo(f"Repaired: removed {doc_id}, left incomplete by an interrupted ingest or removal", err=True)
     launch(obj.engine, host=host, port=port)

@@ -53,11 +53,11 @@ def _store_errors(method):
 class Engine:
     def __init__(self, settings: Settings | None = None, preload: bool = False):
         """``preload`` starts loading what the first answer needs (Chroma's
-        vector indexes, the embedder, the reader) in background threads as
-        soon as the store is open, so the loading overlaps the imports that
-        follow (llama-index's take 0.7 s): for a process about to answer
-        (``qa ask``, ``qa chat``, ``qa serve``, ``qa.answer``), not one that
-        only lists or adds documents."""
+        chunk index, the embedder, the reader) in background threads as soon
+        as the store is open, so the loading overlaps the imports that follow
+        (llama-index's take 0.7 s): for a process about to answer (``qa ask``,
+        ``qa chat``, ``qa.answer``), not one that only lists or adds documents,
+        nor ``qa serve``, which loads them with its first question."""
         offline.enforce()
         from index.store import EMBEDDER_NAME, Store
 
