@@ -311,10 +311,9 @@ def serve_memory(data: Path, log_path: Path, extra: tuple[str, ...] = (), timeou
 
 
 def first_answer(port: int, pid: int) -> dict:
-    """The first question through the UI's ``/answer`` API (the models and
-    Chroma's chunk index are loaded while the server starts; the question
-    opens the saved lexical index and the sentence copy) and the server's
-    memory after it."""
+    """The first question through the UI's ``/answer`` API (it loads the
+    models, Chroma's chunk index, the saved lexical index and the sentence
+    copy) and the server's memory after it."""
     from gradio_client import Client
 
     from evals.bench_tasks import read_questions
@@ -457,9 +456,8 @@ def render(r: Results) -> str:
         serve = f"n/a ({s.get('why')})."
     else:
         serve = (f"Ready (HTTP 200 on `/`) {s['ready']:.1f} s after process start, with VmRSS {s['VmRSS']:.0f} MB. ")
-        serve += (f"The first question through the `/answer` API then took {s['first_answer']:.1f} s (the models "
-                  f"and Chroma's chunk index were loaded as the server started; it opens the saved lexical index and "
-                  f"the sentence copy) and left VmRSS at {s['VmRSS_after']:.0f} MB (VmHWM {s['VmHWM_after']:.0f} MB)."
+        serve += (f"The first question through the `/answer` API then took {s['first_answer']:.1f} s (it loads the "
+                  f"models, Chroma's chunk index, the saved lexical index and the sentence copy) and left VmRSS at {s['VmRSS_after']:.0f} MB (VmHWM {s['VmHWM_after']:.0f} MB)."
                   if s.get("first_answer") is not None else f"First answer: n/a ({s.get('first_answer_why')}).")
     lines += [
         "",
