@@ -7,7 +7,7 @@ docs that is 80,878 float32 vectors and their graph: 169 MB of the 576 MB a
 serving process held after its first answer, and 0.3 s of a cold ``qa ask``.
 :class:`SentenceVectors` answers the same two questions from a compact copy
 beside the store, mapped into memory: the vectors as int8 with one scale per
-row (31 MB for those 80,878), searched exactly (12 ms a question on 2 cores;
+row (31 MB for those 80,878), searched exactly (15 ms a question on 2 cores;
 HNSW's approximate walk lost best sentences, see ``index.store.EF_SEARCH``),
 and each sentence's place as one line of JSON, read by offset.  Like the
 lexical index, the copy is derived from the store, saved per store revision
