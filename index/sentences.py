@@ -71,18 +71,19 @@ class SentenceVectors:
     """The int8 copy of a local store's sentence collection (see the module
     docstring).  Rows are sorted by document, then sentence index."""
 
-    FILES = ("vectors.npy", "scales.npy", "owners.npy", "indexes.npy", "offsets.npy", "places.jsonl", "docs.json")
+    FILES = ("vectors.npy", "scales.npy", "indexes.npy", "offsets.npy", "places.jsonl", "docs.json")
 
     def __init__(self, path: Path):
         self.vectors = np.load(path / "vectors.npy", mmap_mode="r")
         self.scales = np.load(path / "scales.npy", mmap_mode="r")
-        self.owners = np.load(path / "owners.npy", mmap_mode="r")
         self.indexes = np.load(path / "indexes.npy", mmap_mode="r")
         self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
         docs = json.loads((path / "docs.json").read_text())
         self.doc_ids: list[str] = docs["ids"]
         self.bounds: list[int] = docs["bounds"]  # rows of document k: bounds[k] to bounds[k + 1]
         self.number = {d: k for k, d in enumerate(self.doc_ids)}
+        #: Each row's document number, from the bounds.
+        self.owners = np.repeat(np.arange(len(self.doc_ids), dtype=np.int32), np.diff(self.bounds))
         with open(path / "places.jsonl", "rb") as f:
             self.places = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(f.fileno()).st_size else b""
 
@@ -191,7 +192,6 @@ class SentenceVectors:
         tmp.mkdir(parents=True)
         np.save(tmp / "vectors.npy", vectors)
         np.save(tmp / "scales.npy", count("scales", np.float32))
-        np.save(tmp / "owners.npy", np.repeat(np.arange(len(parts), dtype=np.int32), np.diff(bounds)))
         np.save(tmp / "indexes.npy", count("indexes", np.int32))
         np.save(tmp / "offsets.npy", offsets)
         (tmp / "places.jsonl").write_bytes(count("places", np.uint8).tobytes())
