@@ -52,6 +52,7 @@ def export(weights: dict, fp32: Path, int8: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from qa.training import trainer
+    from qa.training.graph import clean_file
 
     model = trainer.build_model(str(base_dir()))
     model.load_state_dict({k: v.float() for k, v in weights.items()})
@@ -66,6 +67,7 @@ def export(weights: dict, fp32: Path, int8: Path) -> None:
                       output_names=["answerable", "evidence", "start", "end"],
                       dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
                                     "answerable": {0: "batch"}, "evidence": axes, "start": axes, "end": axes})
+    clean_file(fp32)
     int8.parent.mkdir(parents=True, exist_ok=True)
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
 

