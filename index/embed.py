@@ -10,7 +10,6 @@ mean, then L2 normalisation, so a dot product is the cosine similarity.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +18,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from index import runtime
 from index.store import EMBEDDER_NAME
 
 TOKENIZER_PATH = Path(__file__).parent / "model" / "tokenizer.json"
@@ -52,19 +52,12 @@ class MiniLMEmbedding(BaseEmbedding):
     def _load(self):
         with self._loading:
             if self._runtime is None:
-                import onnxruntime as ort
                 from tokenizers import Tokenizer
 
                 tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
                 tokenizer.enable_truncation(MAX_TOKENS)
                 tokenizer.no_padding()  # embed() pads each batch to its own longest text
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = int(os.environ.get("QA_EMBED_THREADS", os.cpu_count() or 1))
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                options.enable_cpu_mem_arena = False  # give attention buffers back after each batch
-                session = ort.InferenceSession(self.model_path, options, providers=["CPUExecutionProvider"])
-                self._runtime = (tokenizer, session)
+                self._runtime = (tokenizer, runtime.session(self.model_path))
             return self._runtime
 
     def embed(self, texts: list[str], batch_size: int | None = None,

@@ -20,7 +20,6 @@ sentence; ``qa.compose`` marks it sure when its span score clears ``short_bar``.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
@@ -109,11 +108,10 @@ class PassageReader:
 
     name = "cross-encoder"
 
-    def __init__(self, path: Path | None = None, threads: int | None = None, calibrated: bool = True):
+    def __init__(self, path: Path | None = None, calibrated: bool = True):
         """``calibrated=False`` reads with the default calibration and calls
         every short answer sure: what a sweep needs to fit both itself."""
         self.path = Path(path or MODEL_DIR / "model.onnx")
-        self.threads = threads or int(os.environ.get("QA_EMBED_THREADS", os.cpu_count() or 1))
         calibration = self.path.parent / "calibration.json"
         values = json.loads(calibration.read_text()) if calibration.is_file() else {}
         self.threshold = float(values.get("threshold", 0.5))
@@ -150,19 +148,11 @@ class PassageReader:
             return self._loaded
 
     def _load(self):
-        import onnxruntime as ort
+        from index import runtime
 
         if not self.path.is_file():
             raise FileNotFoundError(f"reading model not found at {self.path} (run `make reader` to train one)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.enable_cpu_mem_arena = False
-        # The embedder's threads run just before; threads that spin waiting
-        # for work after each run would take the cores from each other.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        session = runtime.session(str(self.path))
         return load_tokenizer(), session
 
     def score(self, items: list[tuple[str, str, list[str]]]):
