@@ -191,11 +191,14 @@ class PassageReader:
             mask = np.zeros_like(ids)
             types = np.zeros_like(ids)
             ids[0, :k], mask[0, :k], types[0, :k] = e.ids[:k], 1, e.type_ids[:k]
+            # An Encoding's lists are built anew on every attribute read:
+            # read once, not once per token (7 ms a question on the seed).
+            sequence, offsets = e.sequence_ids, e.offsets
             j = 0
             for t in range(k):
-                if e.sequence_ids[t] != 1:
+                if sequence[t] != 1:
                     continue
-                a, z = e.offsets[t]
+                a, z = offsets[t]
                 while j < len(b) and a >= b[j][1]:
                     j += 1
                 if j < len(b) and z > a and a >= b[j][0]:
@@ -206,6 +209,7 @@ class PassageReader:
         out = []
         for r, (e, b) in enumerate(zip(encodings, bounds)):
             null = start[r, 0] + end[r, 0]
+            offsets = e.offsets
             rows = []
             for j, (lo, hi) in enumerate(b):
                 toks = np.nonzero(owner[r] == j)[0]
@@ -218,7 +222,7 @@ class PassageReader:
                                                                            MAX_SPAN_TOKENS)
                 m = np.where(allowed, m, -np.inf)
                 i, z = np.unravel_index(int(np.argmax(m)), m.shape)
-                span = (e.offsets[toks[i]][0] - lo, e.offsets[toks[z]][1] - lo)
+                span = (offsets[toks[i]][0] - lo, offsets[toks[z]][1] - lo)
                 rows.append((float(answerable[r]), float(evidence[r, toks].mean()), float(m[i, z] - null), span))
             out.append(rows)
         return out
