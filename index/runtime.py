@@ -5,7 +5,7 @@ then read), so their threads must not fight: each session's workers spin
 between the operators of a run, where waking a sleeping thread would cost
 more than the operator, and stop spinning when the run ends, so the next
 model's run gets the cores.  Measured on the seed's dev questions: warm p50
-112 ms with the reader's spinning off, 95 ms with both spinning freely (the
+88 ms with the reader's spinning off, 95 ms with both spinning freely (the
 embedder's workers spun through the reader's first pass), 77 ms with the
 stop; the embedder's bulk rate is the same with or without the stop.
 """
